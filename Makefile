@@ -1,0 +1,48 @@
+# initkit: the two commands are `make demo` and `make test`; both set up
+# everything they need (Debian packages, configure, build) first.
+JOBS ?= $(shell nproc)
+CMAKE_GEN := -G Ninja
+
+.PHONY: all deps build static asan test test-release test-asan demo bench format tidy clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B build-asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DINITKIT_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+static: deps
+	@images/build-static.sh
+
+test-release: build
+	@cd build && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+test-asan: asan
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test: test-release test-asan static
+	@scripts/static-smoke.sh
+
+demo: build
+	@scripts/demo.sh
+
+bench: build
+	@for b in bench/*.sh; do echo "== $$b"; $$b; done
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+tidy: build
+	@clang-tidy -p build --quiet $$(git ls-files 'common/*.cc' 'tools/*.cc')
+
+clean:
+	rm -rf build build-asan build-static

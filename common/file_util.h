@@ -1,0 +1,27 @@
+// File helpers: atomic writes and bounded reads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace initkit {
+
+/// Writes `content` to `path` so that readers see the old file or the whole
+/// new one, never a part: temp file in the same directory created with
+/// `mode`, fsync, rename, fsync of the directory. On error the temp file is
+/// removed and the status names the path and errno text.
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode);
+
+/// Reads at most `max_bytes` of `path` (more is an error).
+Status ReadFileToString(const std::string& path, std::string* out,
+                        std::size_t max_bytes = 64 * 1024 * 1024);
+
+/// "strerror(errno)" as a string, thread-safe.
+std::string ErrnoText(int err);
+
+}  // namespace initkit

@@ -1,0 +1,40 @@
+#include "common/json_util.h"
+
+namespace initkit {
+
+Status ParseJson(std::string_view text, nlohmann::json* out) {
+  try {
+    *out = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::Failed("invalid JSON at byte " + std::to_string(e.byte) + ": " +
+                          std::string(e.what()).substr(0, 200));
+  }
+  return Status::Ok();
+}
+
+Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, std::string* out) {
+  nlohmann::json::json_pointer ptr;
+  try {
+    ptr = nlohmann::json::json_pointer(pointer);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Usage("invalid JSON pointer '" + pointer + "': " + e.what());
+  }
+  const nlohmann::json* node = nullptr;
+  try {
+    if (!doc.contains(ptr)) return Status::Failed("no value at JSON pointer " + pointer);
+    node = &doc.at(ptr);
+  } catch (const nlohmann::json::exception&) {
+    return Status::Failed("no value at JSON pointer " + pointer);
+  }
+  if (node->is_string()) {
+    *out = node->get<std::string>();
+  } else if (node->is_number()) {
+    *out = node->dump();
+  } else {
+    return Status::Failed("value at JSON pointer " + pointer + " is " + node->type_name() +
+                          ", not a string or number");
+  }
+  return Status::Ok();
+}
+
+}  // namespace initkit

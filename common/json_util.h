@@ -1,0 +1,20 @@
+// Small helpers over nlohmann::json used by several tools.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace initkit {
+
+/// Parses `text` as JSON; errors say where (byte offset) and why.
+Status ParseJson(std::string_view text, nlohmann::json* out);
+
+/// The value at RFC 6901 `pointer` as text: strings as they are, numbers as
+/// written. Missing paths, objects, arrays and null are errors naming the pointer.
+Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, std::string* out);
+
+}  // namespace initkit

@@ -1,0 +1,242 @@
+#include "common/process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/file_util.h"
+#include "common/signals.h"
+
+namespace initkit {
+namespace {
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+Status ExecFailure(const std::string& cmd, int err) {
+  std::string msg = "cannot run '" + cmd + "': " + ErrnoText(err);
+  if (err == ENOENT || err == ENOTDIR) return Status::NotFound(msg);
+  return Status::NotExecutable(msg);
+}
+
+std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
+  std::vector<char*> ptrs;
+  ptrs.reserve(argv.size() + 1);
+  for (const auto& a : argv) ptrs.push_back(const_cast<char*>(a.c_str()));
+  ptrs.push_back(nullptr);
+  return ptrs;
+}
+
+}  // namespace
+
+Status SplitWords(std::string_view line, std::vector<std::string>* words) {
+  words->clear();
+  std::string cur;
+  bool in_word = false;
+  size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < line.size()) {
+    char c = line[i];
+    if (is_space(c)) {
+      if (in_word) {
+        words->push_back(cur);
+        cur.clear();
+        in_word = false;
+      }
+      ++i;
+    } else if (c == '\'') {
+      size_t end = line.find('\'', i + 1);
+      if (end == std::string_view::npos) {
+        return Status::Usage("unterminated single quote in command: " + std::string(line));
+      }
+      cur.append(line.substr(i + 1, end - i - 1));
+      in_word = true;
+      i = end + 1;
+    } else if (c == '"') {
+      ++i;
+      bool closed = false;
+      while (i < line.size()) {
+        char d = line[i];
+        if (d == '"') {
+          closed = true;
+          ++i;
+          break;
+        }
+        if (d == '\\' && i + 1 < line.size()) {
+          char e = line[i + 1];
+          // Inside double quotes a backslash only escapes these (POSIX).
+          if (e == '"' || e == '\\' || e == '$' || e == '`') {
+            cur.push_back(e);
+            i += 2;
+            continue;
+          }
+          if (e == '\n') {
+            i += 2;
+            continue;
+          }
+        }
+        cur.push_back(d);
+        ++i;
+      }
+      if (!closed) return Status::Usage("unterminated double quote in command: " + std::string(line));
+      in_word = true;
+    } else if (c == '\\') {
+      if (i + 1 >= line.size()) {
+        return Status::Usage("trailing backslash in command: " + std::string(line));
+      }
+      if (line[i + 1] != '\n') cur.push_back(line[i + 1]);  // backslash-newline joins lines
+      in_word = true;
+      i += 2;
+    } else {
+      cur.push_back(c);
+      in_word = true;
+      ++i;
+    }
+  }
+  if (in_word) words->push_back(cur);
+  return Status::Ok();
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !done_) {
+    ::kill(pid_, SIGKILL);
+    Wait();
+  }
+  if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+Status Child::Start(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].empty()) return Status::Usage("empty command");
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  name_ = argv[0];
+  std::vector<char*> ptrs = ArgvPointers(argv);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    return Status::Failed("cannot run '" + name_ + "': pipe: " + ErrnoText(errno));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return Status::Failed("cannot run '" + name_ + "': fork: " + ErrnoText(err));
+  }
+  if (pid == 0) {
+    signals::ResetForExec();
+    ::execvp(ptrs[0], ptrs.data());
+    int err = errno;
+    ssize_t n = ::write(pipefd[1], &err, sizeof err);
+    (void)n;
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  pid_ = pid;
+  done_ = false;
+  signals::AddChild(pid);
+  // The pipe closes on a successful exec; an errno arrives if exec failed.
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(pipefd[0], &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  ::close(pipefd[0]);
+  if (n == sizeof err) {
+    Wait();
+    return ExecFailure(name_, err);
+  }
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  return Status::Ok();
+}
+
+void Child::Reaped(int wstatus) {
+  done_ = true;
+  signals::RemoveChild(pid_);
+  if (WIFEXITED(wstatus)) {
+    exit_code_ = WEXITSTATUS(wstatus);
+  } else if (WIFSIGNALED(wstatus)) {
+    exit_code_ = -1;
+    term_signal_ = WTERMSIG(wstatus);
+  }
+}
+
+bool Child::Wait(std::chrono::milliseconds timeout) {
+  if (done_ || pid_ <= 0) return true;
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int wstatus = 0;
+    pid_t r = ::waitpid(pid_, &wstatus, WNOHANG);
+    if (r == pid_) {
+      Reaped(wstatus);
+      return true;
+    }
+    if (r < 0 && errno != EINTR) {
+      done_ = true;  // not our child any more (reaped elsewhere)
+      return true;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (pidfd_ >= 0) {
+      struct pollfd pfd = {pidfd_, POLLIN, 0};
+      ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    } else {
+      ::usleep(static_cast<useconds_t>(std::min<int64_t>(left.count(), 10) * 1000));
+    }
+  }
+}
+
+void Child::Wait() {
+  if (done_ || pid_ <= 0) return;
+  int wstatus = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &wstatus, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid_) Reaped(wstatus);
+  else done_ = true;
+}
+
+void Child::Kill(int sig) {
+  if (pid_ > 0 && !done_) ::kill(pid_, sig);
+}
+
+Status Child::Result() const {
+  if (!done_) return Status::Failed("command '" + name_ + "' is still running");
+  if (exit_code_ == 0) return Status::Ok();
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  if (term_signal_ != 0) {
+    return Status::Failed("command '" + name_ + "' was killed by " + SignalName(term_signal_));
+  }
+  return Status::Failed("command '" + name_ + "' exited with status " + std::to_string(exit_code_));
+}
+
+Status RunCommand(const std::vector<std::string>& argv) {
+  Child child;
+  INITKIT_RETURN_IF_ERROR(child.Start(argv));
+  child.Wait();
+  return child.Result();
+}
+
+Status ExecReplace(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].empty()) return Status::Usage("empty command");
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  std::vector<char*> ptrs = ArgvPointers(argv);
+  // The signal mask survives execve: CMD must not start with TERM blocked.
+  signals::ResetForExec();
+  ::execvp(ptrs[0], ptrs.data());
+  int err = errno;
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return ExecFailure(argv[0], err);
+}
+
+}  // namespace initkit

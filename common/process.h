@@ -1,0 +1,62 @@
+// Process running without a shell: word splitting, fork/exec, execve-in-place.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace initkit {
+
+/// Splits `line` into words the way a POSIX shell would (single quotes,
+/// double quotes with \" \\ \$ \` escapes, backslash outside quotes), with
+/// no expansion of any kind. Unterminated quotes are a Usage error.
+Status SplitWords(std::string_view line, std::vector<std::string>* words);
+
+/// A child process started from argv (PATH searched like execvp), with
+/// stdin/stdout/stderr inherited and every stop signal forwarded to it.
+class Child {
+ public:
+  Child() = default;
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  /// Starts argv. Fails with NotFound (127) or NotExecutable (126) when the
+  /// exec fails, reported synchronously through a close-on-exec pipe.
+  Status Start(const std::vector<std::string>& argv);
+  /// Waits up to `timeout` for the child to end; true once it has ended.
+  bool Wait(std::chrono::milliseconds timeout);
+  /// Waits until the child ends.
+  void Wait();
+  /// Sends `sig` to the child if it still runs.
+  void Kill(int sig);
+  /// After the child ended: Ok on exit 0; Interrupted when we were stopped
+  /// by a signal; else Failed naming the command and its exit status/signal.
+  Status Result() const;
+  int exit_code() const { return exit_code_; }   // -1 if killed by a signal
+  int term_signal() const { return term_signal_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  void Reaped(int wstatus);
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  bool done_ = false;
+  int exit_code_ = -1;
+  int term_signal_ = 0;
+  std::string name_;
+};
+
+/// Runs argv to completion (Child::Start + Wait + Result).
+Status RunCommand(const std::vector<std::string>& argv);
+
+/// Replaces this process with argv (the contract's `-- CMD`): same PID,
+/// clean signal mask. Returns only on failure: NotFound or NotExecutable.
+Status ExecReplace(const std::vector<std::string>& argv);
+
+}  // namespace initkit
