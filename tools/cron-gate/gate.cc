@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/retry.h"
 #include "common/signals.h"
+#include "tools/cron-gate/rollout.h"
 
 namespace initkit::crongate {
 namespace {
@@ -116,6 +117,14 @@ ToolSpec GateToolSpec() {
        .value_name = "HEADER"},
       {.name = "ca-file", .help = "CA bundle to verify an https:// endpoint against",
        .value_name = "FILE"},
+      {.name = "rollout",
+       .help = "First wait until this Deployment's rollout is complete, as `kubectl rollout "
+               "status` judges it (ProgressDeadlineExceeded: exit 1)",
+       .value_name = "deployment/NAME"},
+      {.name = "namespace", .help = "Namespace of --rollout (default: the service account's)",
+       .value_name = "NS"},
+      {.name = "kubeconfig", .help = "Kubeconfig for --rollout (default: in-cluster service account)",
+       .value_name = "FILE"},
   };
   return spec;
 }
@@ -161,14 +170,33 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   }
   o->headers = c.GetList("header");
   o->ca_file = c.Get("ca-file");
+  if (c.IsSet("rollout")) INITKIT_RETURN_IF_ERROR(ParseRolloutTarget(c.Get("rollout"), &o->rollout));
+  o->namespace_ = c.Get("namespace");
+  o->kubeconfig = c.Get("kubeconfig");
   if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
     return Status::Usage("--ca-file " + o->ca_file + ": cannot be read");
   }
   return Status::Ok();
 }
 
-Status RunGate(const GateOptions& o) {
+Status RunCronGate(const GateOptions& o) {
   const Deadline deadline = Deadline::After(o.deadline);
+  if (!o.rollout.empty()) {
+    K8sConnection conn;
+    Status st = o.kubeconfig.empty() ? LoadInClusterConnection("", CurrentEnvironment(), &conn)
+                                     : LoadKubeconfig(o.kubeconfig, "", &conn);
+    if (!st.ok()) return st;
+    std::string ns = o.namespace_.empty() ? conn.default_namespace : o.namespace_;
+    if (ns.empty()) return Status::Usage("--namespace is needed: the credentials name none");
+    K8sOptions k8s_options;
+    k8s_options.request_timeout = o.timeout;
+    K8sClient client(conn, k8s_options);
+    INITKIT_RETURN_IF_ERROR(WaitForRollout(client, ns, o.rollout, deadline, o.interval));
+  }
+  return RunGate(o, deadline);
+}
+
+Status RunGate(const GateOptions& o, const Deadline& deadline) {
   const std::string display_url = UrlForDisplay(o.url);
   const char* mode = o.compare == Compare::kExact ? "exact" : "at-least";
   HttpClient client(o.reuse_connection);

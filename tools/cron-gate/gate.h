@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/retry.h"
 #include "common/status.h"
 #include "common/version.h"
 
@@ -27,6 +28,9 @@ struct GateOptions {
   bool reuse_connection = false;
   std::vector<std::string> headers;
   std::string ca_file;
+  std::string rollout;     // Deployment name to wait for first ("" = none)
+  std::string namespace_;  // its namespace ("" = the credentials' own)
+  std::string kubeconfig;  // "" = in-cluster service account
 };
 
 /// The flag table of initkit-cron-gate.
@@ -36,9 +40,13 @@ ToolSpec GateToolSpec();
 /// URL, headers and CA file. Bad input is a Usage status naming it.
 Status OptionsFromConfig(const Config& config, GateOptions* out);
 
+/// The whole gate: waits for --rollout (if any), then RunGate, under one
+/// deadline.
+Status RunCronGate(const GateOptions& options);
+
 /// Asks the URL until the gate opens (Ok), a mismatch outlasts the retries
 /// or the deadline (Refused), anything else does (NotReady), or a stop
 /// signal arrives (Interrupted). Logs every attempt with both versions.
-Status RunGate(const GateOptions& options);
+Status RunGate(const GateOptions& options, const Deadline& deadline);
 
 }  // namespace initkit::crongate

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
 
   initkit::crongate::GateOptions options;
   initkit::Status st = initkit::crongate::OptionsFromConfig(config, &options);
-  if (st.ok()) st = initkit::crongate::RunGate(options);
+  if (st.ok()) st = initkit::crongate::RunCronGate(options);
   if (st.ok() && !config.command().empty()) st = initkit::ExecReplace(config.command());
   if (!st.ok()) {
     initkit::log::Error(st.message(), {{"exit_code", st.ExitCode()}});
