@@ -33,7 +33,7 @@ test-asan: asan
 # `make test-release` runs the same tests against the optimised build.
 test: test-asan static
 	@scripts/static-smoke.sh
-	@if [ -x scripts/validate-examples.sh ]; then scripts/validate-examples.sh; fi
+	@scripts/validate-examples.sh build-static/bin
 
 demo: build
 	@scripts/demo.sh

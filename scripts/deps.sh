@@ -11,6 +11,12 @@ PKGS=(
   mariadb-server mariadb-client redis-server
   php8.2-cli php8.2-opcache php8.2-fpm php8.2-mysql
   hyperfine rsync dpkg-dev
+  python3-yaml python3-jsonschema docker-compose
+  # initkit-preload's fixture app (shared/fixtures/make-php-app.sh) and benchmark
+  php8.2-mbstring php8.2-xml composer php-laravel-framework php-symfony phpunit
+  php-doctrine-orm php-doctrine-dbal php-twig php-monolog php-guzzlehttp-guzzle
+  php-nikic-fast-route php-league-commonmark php-phpstan-phpdoc-parser php-sabre-dav
+  php-tcpdf php-phpseclib3 php-parser time
 )
 PKGS+=("$@")
 
