@@ -15,7 +15,8 @@
 
 namespace initkit::testing {
 
-/// A request as the server saw it. Header names are lower-cased.
+/// A request as the server saw it (recorded before the handler runs).
+/// Header names are lower-cased; repeated headers are joined with ", ".
 struct FakeRequest {
   std::string method;
   std::string target;  // path + "?" + query, as sent
@@ -28,9 +29,12 @@ struct FakeRequest {
 /// The answer, and the faults to inject instead of / around it.
 struct FakeResponse {
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added
+  // Content-Length is added unless Content-Length/Transfer-Encoding is given
+  // (then `body` is sent as is, e.g. pre-encoded chunks). "Connection: close"
+  // closes the connection after the answer.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::chrono::milliseconds delay{0};  // wait before answering (injected latency)
+  std::chrono::milliseconds delay{0};  // wait before answering (injected latency; Stop() cuts it)
   bool drop = false;                   // close the connection without an answer
   bool stall_after_headers = false;    // send the headers, then hang until Stop()
   bool endless_body = false;           // chunked body that never ends (until Stop())
