@@ -22,7 +22,8 @@ Millis Backoff::Next() {
                    Millis(static_cast<int64_t>(static_cast<double>(next_.count()) * policy_.multiplier)));
   if (policy_.jitter <= 0) return base;
   std::uniform_real_distribution<double> dist(1.0 - policy_.jitter, 1.0 + policy_.jitter);
-  return Millis(static_cast<int64_t>(static_cast<double>(base.count()) * dist(rng)));
+  // Never 0: a zero wait would spin, and jitter on 1 ms rounds down.
+  return std::max(Millis(1), Millis(static_cast<int64_t>(static_cast<double>(base.count()) * dist(rng))));
 }
 
 Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadline& deadline,
@@ -37,10 +38,10 @@ Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadlin
       return Status::NotReady(what + ": gave up after " + std::to_string(n) +
                               " attempts: " + last.message());
     }
-    Millis wait = std::min(backoff.Next(), deadline.Remaining());
-    if (wait <= Millis(0) || deadline.Expired()) {
+    if (deadline.Expired()) {
       return Status::NotReady(what + ": not ready before the deadline: " + last.message());
     }
+    Millis wait = std::min(backoff.Next(), deadline.Remaining());
     if (!signals::SleepFor(wait)) return Status::Interrupted(signals::StopSignal());
   }
 }

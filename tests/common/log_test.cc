@@ -81,7 +81,7 @@ TEST(RetryTest, TransientErrorsRetryUntilDeadlinePermanentOnesStop) {
   int calls = 0;
   Status st = Retry("thing", {.initial = Millis(1), .max = Millis(5)}, Deadline::After(Millis(2000)),
                     [&](int n) { ++calls; return n < 3 ? Status::NotReady("later") : Status::Ok(); });
-  EXPECT_TRUE(st.ok());
+  EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(calls, 3);
   calls = 0;
   st = Retry("thing", {.initial = Millis(1)}, Deadline::After(Millis(2000)),
