@@ -1,0 +1,138 @@
+// Kubernetes API client: in-cluster or kubeconfig credentials, verified
+// HTTPS, retries of transient failures, Secrets and generic object reads.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/http.h"
+#include "common/retry.h"
+#include "common/status.h"
+
+namespace initkit {
+
+/// Where the API server is and how to authenticate to it.
+struct K8sConnection {
+  std::string server;  // "https://host:port" (no trailing slash)
+  std::string ca_pem, ca_file;
+  std::string token;
+  std::string token_file;  // re-read when it changes and after a 401
+  std::string client_cert_pem, client_key_pem, client_cert_file, client_key_file;
+  std::string default_namespace;  // "" when the source names none
+  bool insecure = false;          // kubeconfig insecure-skip-tls-verify
+  std::string source;             // for messages: "in-cluster" or the kubeconfig path
+};
+
+/// The default service account directory; INITKIT_SERVICEACCOUNT_DIR overrides it.
+inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// In-cluster credentials: token, ca.crt and namespace from `sa_dir` (empty =
+/// env INITKIT_SERVICEACCOUNT_DIR, else kServiceAccountDir), host from
+/// KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT in `env`. NotFound-free:
+/// a missing piece is a Usage error naming it.
+Status LoadInClusterConnection(const std::string& sa_dir, const Environment& env,
+                               K8sConnection* out);
+
+/// Reads a kubeconfig (YAML or JSON) and resolves `context` (empty = its
+/// current-context): server, CA (data or file, relative to the kubeconfig's
+/// directory), token / token file, client certificate and key (data or
+/// file), namespace. YAML support is the subset kubeconfigs use (block
+/// mappings and sequences, plain and quoted scalars, empty flow {} / [],
+/// simple flow sequences, comments); anchors, tags and multi-line scalars
+/// are refused with a message naming the line. Errors are Usage statuses.
+Status LoadKubeconfig(const std::string& path, const std::string& context, K8sConnection* out);
+
+/// The same on text already read; `base_dir` resolves relative file names.
+Status ParseKubeconfig(std::string_view text, const std::string& source,
+                       const std::string& base_dir, const std::string& context, K8sConnection* out);
+
+/// The YAML subset above as JSON (all scalars strings, `null`/`~` null).
+Status ParseYamlSubset(std::string_view text, const std::string& source, nlohmann::json* out);
+
+/// Tuning of a K8sClient.
+struct K8sOptions {
+  Millis request_timeout{10000};  // one HTTP request (capped by the deadline)
+  BackoffPolicy backoff{Millis(100), Millis(2000), 2.0, 0.2, 0};
+  int conflict_attempts = 10;  // ModifySecret: writes tried before giving up on 409s
+};
+
+/// The answer of one API call after retries.
+struct K8sResponse {
+  long code = 0;
+  nlohmann::json body;  // null when the body was empty or not JSON
+};
+
+/// K8sClient talks to one API server. Not thread-safe.
+class K8sClient {
+ public:
+  K8sClient(K8sConnection conn, K8sOptions options = {});
+  ~K8sClient();
+  K8sClient(const K8sClient&) = delete;
+  K8sClient& operator=(const K8sClient&) = delete;
+
+  const K8sConnection& connection() const { return conn_; }
+
+  /// One call to `path` ("/api/v1/..."). Transport failures, 429 and 5xx are
+  /// retried with backoff until `deadline` (then NotReady naming the call
+  /// and the last error); a 401 re-reads the token file and retries once.
+  /// Any other code is returned for the caller to judge (Ok status).
+  Status Call(const std::string& method, const std::string& path, const nlohmann::json* body,
+              const Deadline& deadline, K8sResponse* out);
+
+  /// GET of any object; *found=false on 404. Other non-2xx: ErrorFor.
+  Status GetObject(const std::string& path, const Deadline& deadline, nlohmann::json* out,
+                   bool* found);
+
+  static std::string SecretPath(const std::string& ns, const std::string& name);
+
+  /// GET a Secret; *found=false when it does not exist.
+  Status GetSecret(const std::string& ns, const std::string& name, const Deadline& deadline,
+                   nlohmann::json* out, bool* found);
+  /// POST; *conflict=true (Ok status) when it already exists.
+  Status CreateSecret(const std::string& ns, const nlohmann::json& secret, const Deadline& deadline,
+                      nlohmann::json* out, bool* conflict);
+  /// PUT (the object carries metadata.resourceVersion); *conflict=true (Ok
+  /// status) on 409 (the Secret changed since it was read) or 404 (it was
+  /// deleted since): either way the caller must re-read.
+  Status UpdateSecret(const std::string& ns, const std::string& name, const nlohmann::json& secret,
+                      const Deadline& deadline, nlohmann::json* out, bool* conflict);
+  /// DELETE; *existed=false (Ok status) when it was already gone.
+  Status DeleteSecret(const std::string& ns, const std::string& name, const Deadline& deadline,
+                      bool* existed);
+
+  /// Given the current Secret (nullptr: absent) fills `desired` and sets
+  /// *write; returning an error aborts.
+  using SecretMutator =
+      std::function<Status(const nlohmann::json* current, nlohmann::json* desired, bool* write)>;
+
+  /// Read-modify-write: reads the Secret, calls `mutate`, then creates it or
+  /// updates it with the resourceVersion read. On a conflict it re-reads and
+  /// calls `mutate` again on the fresh object, up to options.conflict_attempts
+  /// writes (then Failed). *result gets the object as stored (or as read
+  /// when nothing was written); *conflicts counts the 409s seen.
+  Status ModifySecret(const std::string& ns, const std::string& name, const Deadline& deadline,
+                      const SecretMutator& mutate, nlohmann::json* result, int* conflicts);
+
+  /// The error for a non-2xx answer: "<METHOD> <path>: HTTP <code> <reason>:
+  /// <message>" from the Status object (redacted); 401/403/404/422 etc. are
+  /// Failed.
+  static Status ErrorFor(const std::string& method, const std::string& path, const K8sResponse& r);
+
+ private:
+  Status RefreshToken(bool force, bool* changed);
+
+  K8sConnection conn_;
+  K8sOptions options_;
+  HttpClient http_;
+  struct stat token_stat_ {};
+  bool token_stat_valid_ = false;
+};
+
+}  // namespace initkit

@@ -1,0 +1,103 @@
+// A strict fake of the Kubernetes API (Secrets, plus stored objects) over HTTPS.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/fakes/http_server.h"
+
+namespace initkit::testing {
+
+/// K8sFake serves /api/v1/namespaces/{ns}/secrets[/{name}] (GET, POST, PUT,
+/// DELETE) and GETs of objects stored with SetObject, over TLS with the
+/// GetTestPki() server certificate. Like the API server it is strict:
+/// bearer token required (401), Status objects with reason/message on
+/// every error, resourceVersion bumped on each write, PUT without or with a
+/// stale resourceVersion refused (422 / 409), POST of an existing Secret
+/// 409 AlreadyExists, name/kind mismatches 400, invalid keys 422, bad base64
+/// 400, non-JSON content types 415.
+class K8sFake {
+ public:
+  K8sFake();
+  ~K8sFake();
+
+  std::string base_url() const;  // https://localhost:PORT
+  /// The token clients must send; changing it makes old tokens get 401.
+  void SetToken(const std::string& token);
+  std::string token() const;
+
+  /// Writes a YAML kubeconfig with the CA data, server and token.
+  void WriteKubeconfig(const std::string& path, const std::string& ns = "default") const;
+  /// Writes token, ca.crt and namespace into `dir` (an in-cluster service
+  /// account dir); returns the env a binary needs (KUBERNETES_SERVICE_HOST/
+  /// PORT and INITKIT_SERVICEACCOUNT_DIR).
+  std::map<std::string, std::string> WriteServiceAccount(const std::string& dir,
+                                                         const std::string& ns) const;
+
+  /// The stored Secret object; false when absent.
+  bool GetSecret(const std::string& ns, const std::string& name, nlohmann::json* out) const;
+  /// Decoded data of a Secret (empty map when absent).
+  std::map<std::string, std::string> SecretData(const std::string& ns,
+                                                const std::string& name) const;
+  std::map<std::string, std::string> SecretAnnotations(const std::string& ns,
+                                                       const std::string& name) const;
+  /// Creates or replaces a Secret directly (values plain, encoded here).
+  void PutSecret(const std::string& ns, const std::string& name,
+                 const std::map<std::string, std::string>& data,
+                 const std::map<std::string, std::string>& annotations = {},
+                 const std::map<std::string, std::string>& labels = {});
+  /// Changes a stored Secret as another writer would (resourceVersion bumps).
+  void ModifySecret(const std::string& ns, const std::string& name,
+                    const std::function<void(nlohmann::json& secret)>& change);
+  /// Deletes a Secret directly (as another client would).
+  void DeleteSecret(const std::string& ns, const std::string& name);
+  /// Stores an arbitrary object served by GET at `path` (e.g. a Deployment).
+  void SetObject(const std::string& path, const nlohmann::json& obj);
+
+  /// The next `n` requests get `status` (a Status object) instead of an answer.
+  void FailNext(int n, int status = 503);
+  /// Before each of the next `n` PUTs of a Secret, bump that Secret's
+  /// resourceVersion (another writer got there first), so the PUT is stale.
+  void ConflictNextWrites(int n);
+  /// Every answer waits this long first.
+  void SetLatency(std::chrono::milliseconds d);
+  /// Answers 403 Forbidden to `verb` (get|create|update|delete) on Secret `name`.
+  void Forbid(const std::string& verb, const std::string& name);
+
+  /// Counters of what was answered.
+  int requests() const;
+  int writes() const;     // successful POST/PUT of Secrets
+  int conflicts() const;  // 409s sent
+  int unauthorized() const;
+  std::vector<FakeRequest> request_log() const;
+
+ private:
+  FakeResponse Handle(const FakeRequest& req);
+  FakeResponse HandleSecrets(const FakeRequest& req, const std::string& ns,
+                             const std::string& name);
+
+  mutable std::mutex mu_;
+  std::string token_ = "fake-k8s-token-0d6c7b7e9a";
+  std::map<std::string, nlohmann::json> secrets_;  // "ns/name" -> object
+  std::map<std::string, nlohmann::json> objects_;  // path -> object
+  std::set<std::pair<std::string, std::string>> forbidden_;
+  long long rv_ = 1000;
+  int fail_next_ = 0, fail_status_ = 503;
+  int conflict_next_ = 0;
+  std::chrono::milliseconds latency_{0};
+  int requests_ = 0, writes_ = 0, conflicts_ = 0, unauthorized_ = 0;
+  std::unique_ptr<HttpServer> server_;  // last: stopped before the state goes
+};
+
+/// A Kubernetes Status object as the API server sends it.
+nlohmann::json K8sStatus(int code, const std::string& reason, const std::string& message);
+
+}  // namespace initkit::testing

@@ -1,0 +1,321 @@
+#include "tools/secrets/keycloak.h"
+
+#include "common/log.h"
+#include "common/random.h"
+
+namespace initkit::secrets {
+
+using nlohmann::json;
+
+std::string UrlEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+KeycloakClient::KeycloakClient(KeycloakConnection conn, Deadline deadline)
+    : conn_(std::move(conn)), deadline_(deadline) {
+  while (!conn_.url.empty() && conn_.url.back() == '/') conn_.url.pop_back();
+  log::AddSecret(conn_.admin_client_secret);
+}
+
+Status KeycloakClient::Send(HttpRequest req, HttpResponse* out) {
+  std::string what = "Keycloak " + req.method + " " + UrlForDisplay(req.url);
+  BackoffPolicy policy{Millis(100), Millis(2000), 2.0, 0.2, 0};
+  return Retry(what, policy, deadline_, [&](int) -> Status {
+    req.timeout = std::min(conn_.request_timeout, std::max(deadline_.Remaining(), Millis(1)));
+    req.ca_file = conn_.ca_file;
+    Status st = http_.Do(req, out);
+    if (!st.ok()) return st;
+    if (out->status == 429 || out->status >= 500) {
+      return Status::NotReady(what + ": HTTP " + std::to_string(out->status));
+    }
+    return Status::Ok();
+  });
+}
+
+Status KeycloakClient::FetchToken() {
+  HttpRequest req;
+  req.method = "POST";
+  req.url =
+      conn_.url + "/realms/" + UrlEncode(conn_.admin_realm) + "/protocol/openid-connect/token";
+  req.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
+  req.body = "grant_type=client_credentials&client_id=" + UrlEncode(conn_.admin_client_id) +
+             "&client_secret=" + UrlEncode(conn_.admin_client_secret);
+  HttpResponse r;
+  auto started = Clock::now();
+  INITKIT_RETURN_IF_ERROR(Send(req, &r));
+  ++token_fetches_;
+  if (r.status != 200) {
+    std::string detail;
+    json b = json::parse(r.body, nullptr, false);
+    if (b.is_object() && b.contains("error") && b["error"].is_string()) {
+      detail = ": " + b["error"].get<std::string>();
+      if (b.contains("error_description") && b["error_description"].is_string()) {
+        detail += " (" + b["error_description"].get<std::string>() + ")";
+      }
+    }
+    return Status::Failed(log::Redact("Keycloak token request for client \"" +
+                                      conn_.admin_client_id + "\" in realm \"" + conn_.admin_realm +
+                                      "\": HTTP " + std::to_string(r.status) + detail));
+  }
+  json b = json::parse(r.body, nullptr, false);
+  if (!b.is_object() || !b.contains("access_token") || !b["access_token"].is_string()) {
+    return Status::Failed("Keycloak token response has no access_token");
+  }
+  token_ = b["access_token"].get<std::string>();
+  log::AddSecret(token_);
+  long long ttl = b.contains("expires_in") && b["expires_in"].is_number()
+                      ? b["expires_in"].get<long long>()
+                      : 60;
+  // Renew a little early so a request never leaves with a token about to lapse.
+  long long margin = std::min<long long>(10, ttl / 4);
+  token_expiry_ = started + std::chrono::seconds(ttl - margin);
+  return Status::Ok();
+}
+
+Status KeycloakClient::Admin(const std::string& method, const std::string& path, const json* body,
+                             HttpResponse* out) {
+  for (int round = 0;; ++round) {
+    if (token_.empty() || Clock::now() >= token_expiry_) INITKIT_RETURN_IF_ERROR(FetchToken());
+    HttpRequest req;
+    req.method = method;
+    req.url = conn_.url + "/admin/realms/" + UrlEncode(conn_.realm) + path;
+    req.headers = {"Authorization: Bearer " + token_, "Accept: application/json"};
+    if (body) {
+      req.headers.push_back("Content-Type: application/json");
+      req.body = body->dump();
+    }
+    INITKIT_RETURN_IF_ERROR(Send(req, out));
+    if (out->status == 401 && round == 0) {
+      log::Debug("Keycloak rejected the token; fetching a new one", {{"path", path}});
+      token_.clear();
+      continue;
+    }
+    return Status::Ok();
+  }
+}
+
+Status KeycloakClient::ErrorFor(const std::string& method, const std::string& path,
+                                const HttpResponse& r) {
+  std::string detail;
+  json b = json::parse(r.body, nullptr, false);
+  if (b.is_object()) {
+    for (const char* k : {"errorMessage", "error_description", "error"}) {
+      if (b.contains(k) && b[k].is_string()) {
+        detail = ": " + b[k].get<std::string>();
+        break;
+      }
+    }
+  }
+  std::string hint;
+  if (r.status == 403) {
+    hint = " (the admin client's service account needs the realm-management role manage-clients)";
+  }
+  return Status::Failed(log::Redact("Keycloak " + method + " /admin/realms/" + conn_.realm + path +
+                                    ": HTTP " + std::to_string(r.status) + detail + hint));
+}
+
+Status KeycloakClient::FindClient(const std::string& client_id, json* rep, bool* found) {
+  std::string path = "/clients?clientId=" + UrlEncode(client_id);
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
+  if (r.status != 200) return ErrorFor("GET", path, r);
+  json list = json::parse(r.body, nullptr, false);
+  if (!list.is_array()) return Status::Failed("Keycloak GET " + path + ": not a JSON array");
+  *found = false;
+  for (const json& c : list) {
+    if (c.is_object() && c.value("clientId", "") == client_id) {
+      *rep = c;
+      *found = true;
+      if (c.contains("secret") && c["secret"].is_string())
+        log::AddSecret(c["secret"].get<std::string>());
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status KeycloakClient::CreateClient(const json& rep, std::string* id, bool* conflict) {
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("POST", "/clients", &rep, &r));
+  *conflict = r.status == 409;
+  if (*conflict) return Status::Ok();
+  if (r.status != 201) return ErrorFor("POST", "/clients", r);
+  std::string loc = r.Header("location");
+  std::size_t slash = loc.rfind('/');
+  if (loc.empty() || slash == std::string::npos || slash + 1 == loc.size()) {
+    return Status::Failed("Keycloak POST /clients: 201 without a usable Location header");
+  }
+  *id = loc.substr(slash + 1);
+  return Status::Ok();
+}
+
+Status KeycloakClient::UpdateClient(const std::string& id, const json& rep) {
+  std::string path = "/clients/" + UrlEncode(id);
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("PUT", path, &rep, &r));
+  if (r.status / 100 != 2) return ErrorFor("PUT", path, r);
+  return Status::Ok();
+}
+
+Status KeycloakClient::DeleteClient(const std::string& id, bool* existed) {
+  std::string path = "/clients/" + UrlEncode(id);
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("DELETE", path, nullptr, &r));
+  *existed = r.status != 404;
+  if (r.status == 404 || r.status / 100 == 2) return Status::Ok();
+  return ErrorFor("DELETE", path, r);
+}
+
+Status KeycloakClient::GetClientSecret(const std::string& id, std::string* secret) {
+  std::string path = "/clients/" + UrlEncode(id) + "/client-secret";
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
+  if (r.status != 200) return ErrorFor("GET", path, r);
+  json b = json::parse(r.body, nullptr, false);
+  secret->clear();
+  if (b.is_object() && b.contains("value") && b["value"].is_string()) {
+    *secret = b["value"].get<std::string>();
+    log::AddSecret(*secret);
+  }
+  return Status::Ok();
+}
+
+json DesiredClient(const KeycloakSpec& spec) {
+  json rep = {
+      {"clientId", spec.client_id},
+      {"enabled", true},
+      {"protocol", "openid-connect"},
+      {"publicClient", false},
+      {"clientAuthenticatorType", "client-secret"},
+      {"standardFlowEnabled", true},
+      {"redirectUris", spec.redirect_uris},
+      {"webOrigins", spec.web_origins.empty() ? std::vector<std::string>{"+"} : spec.web_origins},
+  };
+  if (!spec.root_url.empty()) rep["rootUrl"] = spec.root_url;
+  return rep;
+}
+
+Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient* kc, bool dry_run,
+                    KeycloakResult* out) {
+  out->stored_secret_name = spec.secret;
+  // 1. The dedicated Secret is the source of truth; fill it first.
+  SecretData stored;
+  INITKIT_RETURN_IF_ERROR(store->Read(spec.secret, &stored));
+  auto value = [&](const SecretData& s, const char* k) {
+    auto it = s.data.find(k);
+    return it == s.data.end() ? std::string() : it->second;
+  };
+  std::string secret = value(stored, kSsoClientSecretKey);
+  bool needs_write = secret.empty() || value(stored, kSsoClientIdKey) != spec.client_id;
+  out->secret = secret.empty() ? "generated" : "kept";
+  if (dry_run) {
+    out->client = "would-sync";
+    return Status::Ok();
+  }
+  if (needs_write) {
+    std::string fresh;
+    int conflicts = 0;
+    INITKIT_RETURN_IF_ERROR(store->Modify(
+        spec.secret,
+        [&](const SecretData& cur, SecretData* want, bool* write) -> Status {
+          *want = cur;
+          std::string have = value(cur, kSsoClientSecretKey);
+          if (have.empty()) {
+            if (fresh.empty()) {
+              INITKIT_RETURN_IF_ERROR(RandomAlnum(32, &fresh));
+              log::AddSecret(fresh);
+            }
+            have = fresh;
+          }
+          want->data[kSsoClientSecretKey] = have;
+          want->data[kSsoClientIdKey] = spec.client_id;
+          secret = have;
+          *write = want->data != cur.data || !cur.exists;
+          return Status::Ok();
+        },
+        &conflicts));
+  }
+  // 2. Make Keycloak match.
+  json desired = DesiredClient(spec);
+  json rep;
+  bool found = false;
+  INITKIT_RETURN_IF_ERROR(kc->FindClient(spec.client_id, &rep, &found));
+  if (!found) {
+    json create = desired;
+    create["secret"] = secret;
+    std::string id;
+    bool conflict = false;
+    INITKIT_RETURN_IF_ERROR(kc->CreateClient(create, &id, &conflict));
+    if (conflict) {
+      return Status::Failed(
+          "Keycloak client \"" + spec.client_id + "\" already exists in realm \"" + spec.realm +
+          "\", but the admin service account cannot see it (the client search came back "
+          "empty): it lacks view-clients/manage-clients; grant the realm-management role "
+          "manage-clients to the service account of --keycloak-admin-client-id");
+    }
+    log::Info("created Keycloak client", {{"client_id", spec.client_id}, {"realm", spec.realm}});
+    out->client = "created";
+    return Status::Ok();
+  }
+  std::string id = rep.value("id", "");
+  if (id.empty()) return Status::Failed("Keycloak client \"" + spec.client_id + "\" has no id");
+  bool differs = false;
+  for (auto it = desired.begin(); it != desired.end(); ++it) {
+    if (!rep.contains(it.key()) || rep[it.key()] != it.value()) differs = true;
+  }
+  std::string current_secret;
+  INITKIT_RETURN_IF_ERROR(kc->GetClientSecret(id, &current_secret));
+  bool secret_differs = current_secret != secret;
+  if (!differs && !secret_differs) {
+    out->client = "unchanged";
+    return Status::Ok();
+  }
+  json update = rep;
+  update.update(desired);
+  update.erase("secret");
+  if (secret_differs) update["secret"] = secret;
+  INITKIT_RETURN_IF_ERROR(kc->UpdateClient(id, update));
+  out->client = differs ? "updated" : "unchanged";
+  if (secret_differs) {
+    out->secret = "corrected";
+    log::Warn("Keycloak client secret differed from the stored one; set it to the stored value",
+              {{"client_id", spec.client_id}});
+  }
+  return Status::Ok();
+}
+
+Status TeardownKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient* kc,
+                        bool dry_run, KeycloakResult* out) {
+  out->stored_secret_name = spec.secret;
+  json rep;
+  bool found = false;
+  INITKIT_RETURN_IF_ERROR(kc->FindClient(spec.client_id, &rep, &found));
+  out->client = found ? "deleted" : "absent";
+  if (found && !dry_run) {
+    bool existed = false;
+    INITKIT_RETURN_IF_ERROR(kc->DeleteClient(rep.value("id", ""), &existed));
+    if (!existed) out->client = "absent";
+  }
+  SecretData stored;
+  INITKIT_RETURN_IF_ERROR(store->Read(spec.secret, &stored));
+  out->secret = stored.exists ? "deleted" : "absent";
+  if (stored.exists && !dry_run) {
+    bool existed = false;
+    INITKIT_RETURN_IF_ERROR(store->Delete(spec.secret, &existed));
+    if (!existed) out->secret = "absent";
+  }
+  return Status::Ok();
+}
+
+}  // namespace initkit::secrets
