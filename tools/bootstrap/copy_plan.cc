@@ -1,0 +1,368 @@
+#include "tools/bootstrap/copy_plan.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/file_util.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "tools/bootstrap/fs_util.h"
+#include "tools/bootstrap/work_pool.h"
+
+namespace initkit::bootstrap {
+namespace {
+
+struct AtomicTotals {
+  std::atomic<uint64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}, files_to_copy{0},
+      bytes_to_copy{0}, blocks_needed{0}, new_entries{0}, unchanged{0}, meta_fixes{0}, deletions{0},
+      specials{0}, excluded{0};
+};
+
+Kind KindOf(mode_t m) {
+  if (S_ISREG(m)) return Kind::kFile;
+  if (S_ISDIR(m)) return Kind::kDir;
+  if (S_ISLNK(m)) return Kind::kSymlink;
+  return Kind::kOther;
+}
+
+Status ReadLink(int dirfd, const std::string& name, size_t hint, std::string* out,
+                const std::string& display) {
+  size_t cap = hint > 0 ? hint + 1 : 256;
+  for (;;) {
+    out->resize(cap);
+    ssize_t n = readlinkat(dirfd, name.c_str(), out->data(), cap);
+    if (n < 0) {
+      return Status::Failed("cannot read symlink " + DisplayPath(display) + ": " +
+                            ErrnoText(errno));
+    }
+    if (static_cast<size_t>(n) < cap) {
+      out->resize(static_cast<size_t>(n));
+      return Status::Ok();
+    }
+    cap *= 2;
+  }
+}
+
+uint64_t Round4k(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
+
+class Planner {
+ public:
+  Planner(const Options& opt, int dst_root, WorkPool* pool)
+      : opt_(opt), excludes_(opt.excludes), pool_(pool) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      // Half the limit: the copy itself needs fds for files and new dirs.
+      uint64_t half = rl.rlim_cur == RLIM_INFINITY ? (1u << 16) : rl.rlim_cur / 2;
+      fd_budget_ = static_cast<int>(std::min<uint64_t>(half, 1u << 16));
+    }
+    struct stat st;
+    if (dst_root >= 0 && fstat(dst_root, &st) == 0) {
+      dst_dev_ = st.st_dev;
+      dst_ino_ = st.st_ino;
+      have_dst_id_ = true;
+    }
+  }
+
+  // Scans one directory pair; `fds` are this directory's own fds.
+  Status Scan(DirNode* node, std::shared_ptr<DirFds> fds);
+  // Opens child `name` of `parent` and scans it.
+  Status OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, std::string name,
+                     bool dst_is_dir);
+
+  AtomicTotals totals;
+
+ private:
+  std::string SrcPath(const std::string& rel) const { return opt_.from + "/" + rel; }
+  std::string DstPath(const std::string& rel) const { return opt_.to + "/" + rel; }
+
+  const Options& opt_;
+  ExcludeSet excludes_;
+  WorkPool* pool_;
+  int fd_budget_ = 0;
+  std::atomic<int> kept_fds_{0};
+  bool have_dst_id_ = false;
+  dev_t dst_dev_ = 0;
+  ino_t dst_ino_ = 0;
+};
+
+Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, std::string name,
+                            bool dst_is_dir) {
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int s = openat(parent->src, name.c_str(), flags);
+  if (s < 0) {
+    return Status::Failed("cannot open directory " + DisplayPath(SrcPath(node->rel)) + ": " +
+                          ErrnoText(errno));
+  }
+  int d = -1;
+  if (dst_is_dir) {
+    d = openat(parent->dst, name.c_str(), flags);
+    if (d < 0 && errno != ENOENT) {
+      int err = errno;
+      close(s);
+      return Status::Failed("cannot open directory " + DisplayPath(DstPath(node->rel)) + ": " +
+                            ErrnoText(err));
+    }
+  }
+  parent.reset();
+  return Scan(node, std::make_shared<DirFds>(s, d));
+}
+
+Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
+  std::vector<DirEntry> names;
+  if (int err = ReadDirEntries(fds->src, &names); err != 0) {
+    return Status::Failed("cannot read directory " +
+                          DisplayPath(node->rel.empty() ? opt_.from : SrcPath(node->rel)) + ": " +
+                          ErrnoText(err));
+  }
+  const bool at_root = node->rel.empty();
+  // Names the destination keeps even with --delete (excluded, skipped).
+  std::unordered_set<std::string> keep;
+  node->entries.reserve(names.size());
+  for (DirEntry& de : names) {
+    if (at_root && de.name == opt_.marker) continue;
+    std::string rel;
+    if (!excludes_.empty()) {
+      rel = JoinRel(node->rel, de.name);
+      bool is_dir = de.type == DT_DIR;
+      if (de.type == DT_UNKNOWN) {
+        struct stat st;
+        is_dir = fstatat(fds->src, de.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 S_ISDIR(st.st_mode);
+      }
+      if (excludes_.Matches(rel, is_dir)) {
+        totals.excluded++;
+        keep.insert(std::move(de.name));
+        continue;
+      }
+    }
+    struct stat st;
+    if (fstatat(fds->src, de.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (rel.empty()) rel = JoinRel(node->rel, de.name);
+      return Status::Failed("cannot stat " + DisplayPath(SrcPath(rel)) + ": " + ErrnoText(errno));
+    }
+    Kind kind = KindOf(st.st_mode);
+    if (kind == Kind::kOther ||
+        (kind == Kind::kDir && have_dst_id_ && st.st_dev == dst_dev_ && st.st_ino == dst_ino_)) {
+      if (rel.empty()) rel = JoinRel(node->rel, de.name);
+      log::Warn(kind == Kind::kOther ? "skipping special file (FIFO, socket or device)"
+                                     : "skipping the destination directory inside the source",
+                {{"path", DisplayPath(SrcPath(rel))}});
+      totals.specials++;
+      keep.insert(std::move(de.name));
+      continue;
+    }
+    Entry e;
+    e.name = std::move(de.name);
+    e.kind = kind;
+    e.mode = TargetMode(opt_, st.st_mode);
+    e.atime = st.st_atim;
+    e.mtime = st.st_mtim;
+    if (kind == Kind::kFile) {
+      e.size = static_cast<uint64_t>(st.st_size);
+      totals.files++;
+      totals.bytes += e.size;
+    } else if (kind == Kind::kSymlink) {
+      totals.symlinks++;
+      INITKIT_RETURN_IF_ERROR(ReadLink(fds->src, e.name, static_cast<size_t>(st.st_size),
+                                       &e.link_target, SrcPath(JoinRel(node->rel, e.name))));
+    } else {
+      totals.dirs++;
+      e.child = std::make_unique<DirNode>();
+      e.child->rel = rel.empty() ? JoinRel(node->rel, e.name) : std::move(rel);
+    }
+    e.action = Action::kCreate;
+    node->entries.push_back(std::move(e));
+  }
+
+  // Compare with what the destination already has.
+  std::unordered_map<std::string, unsigned char> dst_names;
+  if (fds->dst >= 0) {
+    std::vector<DirEntry> dnames;
+    if (int err = ReadDirEntries(fds->dst, &dnames); err != 0) {
+      return Status::Failed("cannot read directory " +
+                            DisplayPath(at_root ? opt_.to : DstPath(node->rel)) + ": " +
+                            ErrnoText(err));
+    }
+    dst_names.reserve(dnames.size());
+    for (DirEntry& d : dnames) dst_names.emplace(std::move(d.name), d.type);
+  }
+  for (Entry& e : node->entries) {
+    if (!dst_names.empty()) {
+      auto it = dst_names.find(e.name);
+      if (it != dst_names.end()) {
+        dst_names.erase(it);
+        struct stat dt;
+        if (fstatat(fds->dst, e.name.c_str(), &dt, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno != ENOENT) {
+            return Status::Failed("cannot stat " +
+                                  DisplayPath(DstPath(JoinRel(node->rel, e.name))) + ": " +
+                                  ErrnoText(errno));
+          }
+        } else {
+          e.dst_kind = KindOf(dt.st_mode);
+          bool same = false;
+          if (e.kind == Kind::kFile && e.dst_kind == Kind::kFile) {
+            same = static_cast<uint64_t>(dt.st_size) == e.size &&
+                   dt.st_mtim.tv_sec == e.mtime.tv_sec && dt.st_mtim.tv_nsec == e.mtime.tv_nsec;
+          } else if (e.kind == Kind::kSymlink && e.dst_kind == Kind::kSymlink) {
+            std::string target;
+            INITKIT_RETURN_IF_ERROR(ReadLink(fds->dst, e.name, static_cast<size_t>(dt.st_size),
+                                             &target, DstPath(JoinRel(node->rel, e.name))));
+            same = target == e.link_target;
+          } else if (e.kind == Kind::kDir && e.dst_kind == Kind::kDir) {
+            same = true;
+          }
+          if (same) {
+            e.action = Action::kKeep;
+            e.fix_mode = e.kind != Kind::kSymlink && (dt.st_mode & 07777) != e.mode;
+            e.fix_owner = opt_.uid && (dt.st_uid != *opt_.uid || dt.st_gid != *opt_.gid);
+            if (e.kind != Kind::kDir) totals.unchanged++;
+            if (e.fix_mode || e.fix_owner) totals.meta_fixes++;
+          } else {
+            e.action = Action::kReplace;
+          }
+        }
+      }
+    }
+    if (e.action != Action::kKeep) {
+      totals.new_entries++;
+      if (e.kind == Kind::kFile) {
+        totals.files_to_copy++;
+        totals.bytes_to_copy += e.size;
+        totals.blocks_needed += Round4k(e.size);
+      } else {
+        totals.blocks_needed += 4096;
+      }
+    }
+  }
+  // What is left in the destination, the source does not have.
+  if (opt_.delete_extra) {
+    for (auto& [name, type] : dst_names) {
+      if (at_root && name == opt_.marker) continue;
+      if (keep.count(name)) continue;
+      std::string rel = JoinRel(node->rel, name);
+      bool is_dir = type == DT_DIR;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        is_dir =
+            fstatat(fds->dst, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      }
+      if (excludes_.Matches(rel, is_dir) || IsProtected(opt_.mkdirs, rel)) continue;
+      node->deletions.push_back(Deletion{name, is_dir});
+      totals.deletions++;
+    }
+  }
+  if (!at_root) {
+    int n = fds->dst >= 0 ? 2 : 1;
+    if (kept_fds_.fetch_add(n) + n <= fd_budget_) {
+      node->kept_fds = fds;
+    } else {
+      kept_fds_.fetch_sub(n);
+    }
+  }
+  for (Entry& e : node->entries) {
+    if (e.kind != Kind::kDir) continue;
+    bool dst_is_dir = e.action == Action::kKeep && fds->dst >= 0;
+    DirNode* child = e.child.get();
+    pool_->Add([this, child, fds, name = e.name, dst_is_dir]() {
+      return OpenAndScan(child, fds, name, dst_is_dir);
+    });
+  }
+  return Status::Ok();
+}
+
+// Marks directories whose subtree has work, bottom-up without recursion (the
+// tree may be thousands of levels deep).
+void MarkDirty(DirNode* root) {
+  std::vector<std::pair<DirNode*, bool>> stack{{root, false}};
+  std::vector<DirNode*> order;
+  while (!stack.empty()) {
+    DirNode* n = stack.back().first;
+    stack.pop_back();
+    order.push_back(n);
+    for (Entry& e : n->entries) {
+      if (e.child) stack.push_back({e.child.get(), false});
+    }
+  }
+  // Children come after their parent in `order`: walk it backwards.
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    DirNode* n = *it;
+    bool dirty = !n->deletions.empty();
+    for (Entry& e : n->entries) {
+      if (e.action != Action::kKeep || e.fix_mode || e.fix_owner) dirty = true;
+      if (e.child && e.child->dirty) dirty = true;
+    }
+    n->dirty = dirty;
+  }
+}
+
+}  // namespace
+
+CopyPlan::~CopyPlan() {
+  std::vector<std::unique_ptr<DirNode>> all;
+  auto detach = [&all](DirNode& n) {
+    for (Entry& e : n.entries) {
+      if (e.child) all.push_back(std::move(e.child));
+    }
+  };
+  detach(root);
+  for (size_t i = 0; i < all.size(); ++i) detach(*all[i]);
+}
+
+bool IsProtected(const std::vector<std::string>& mkdirs, std::string_view rel) {
+  for (const std::string& m : mkdirs) {
+    if (m.size() >= rel.size()) {
+      // rel is m itself or one of its parents.
+      if (m.compare(0, rel.size(), rel) == 0 && (m.size() == rel.size() || m[rel.size()] == '/')) {
+        return true;
+      }
+    } else if (rel.compare(0, m.size(), m) == 0 && rel[m.size()] == '/') {
+      return true;  // under a --mkdir directory
+    }
+  }
+  return false;
+}
+
+Status BuildPlan(const Options& opt, int src_root, int dst_root, CopyPlan* plan) {
+  WorkPool pool(opt.jobs > 0 ? opt.jobs : DefaultJobs());
+  Planner planner(opt, dst_root, &pool);
+  int s = fcntl(src_root, F_DUPFD_CLOEXEC, 0);
+  int d = dst_root >= 0 ? fcntl(dst_root, F_DUPFD_CLOEXEC, 0) : -1;
+  if (s < 0 || (dst_root >= 0 && d < 0)) {
+    int err = errno;
+    if (s >= 0) close(s);
+    return Status::Failed("cannot duplicate a directory fd: " + ErrnoText(err));
+  }
+  auto fds = std::make_shared<DirFds>(s, d);
+  DirNode* root = &plan->root;
+  pool.Add([&planner, root, fds]() mutable { return planner.Scan(root, std::move(fds)); });
+  fds.reset();
+  INITKIT_RETURN_IF_ERROR(pool.Run());
+  MarkDirty(root);
+  const AtomicTotals& t = planner.totals;
+  PlanTotals& o = plan->totals;
+  o.files = t.files;
+  o.dirs = t.dirs;
+  o.symlinks = t.symlinks;
+  o.bytes = t.bytes;
+  o.files_to_copy = t.files_to_copy;
+  o.bytes_to_copy = t.bytes_to_copy;
+  o.blocks_needed = t.blocks_needed;
+  o.new_entries = t.new_entries;
+  o.unchanged = t.unchanged;
+  o.meta_fixes = t.meta_fixes;
+  o.deletions = t.deletions;
+  o.specials = t.specials;
+  o.excluded = t.excluded;
+  return Status::Ok();
+}
+
+}  // namespace initkit::bootstrap

@@ -1,0 +1,106 @@
+// CopyPlan: what the copy will do, from one parallel walk of both trees.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "tools/bootstrap/fs_util.h"
+#include "tools/bootstrap/glob.h"
+#include "tools/bootstrap/options.h"
+
+namespace initkit::bootstrap {
+
+/// What a name is, in the source or the destination.
+enum class Kind : uint8_t { kNone, kFile, kDir, kSymlink, kOther };
+
+/// What the copy does with one source entry.
+enum class Action : uint8_t {
+  kKeep,     // destination already equal (maybe fix_mode / fix_owner)
+  kCreate,   // destination has no such name
+  kReplace,  // destination has something else there: remove it, then create
+};
+
+struct DirNode;
+
+/// One source entry and the decision about it.
+struct Entry {
+  std::string name;
+  Kind kind = Kind::kNone;
+  Kind dst_kind = Kind::kNone;
+  Action action = Action::kKeep;
+  bool fix_mode = false;   // kKeep only: chmod to `mode`
+  bool fix_owner = false;  // kKeep only: chown to the --owner
+  mode_t mode = 0;         // target mode
+  uint64_t size = 0;
+  struct timespec atime {};
+  struct timespec mtime {};
+  std::string link_target;         // symlinks
+  std::unique_ptr<DirNode> child;  // directories
+};
+
+/// A destination name the source no longer has, to remove with --delete.
+struct Deletion {
+  std::string name;
+  bool is_dir = false;
+};
+
+/// One directory of the source tree.
+struct DirNode {
+  std::string rel;  // relative to the roots, "" for the roots themselves
+  std::vector<Entry> entries;
+  std::vector<Deletion> deletions;
+  bool dirty = false;  // this directory or a descendant has work to do
+  // The walk's open fds of this directory, kept (within an fd budget) so the
+  // copy does not open it again; the copy takes them over.
+  mutable std::shared_ptr<DirFds> kept_fds;
+};
+
+/// Counts over the whole plan.
+struct PlanTotals {
+  uint64_t files = 0;  // regular files in the (non-excluded) source
+  uint64_t dirs = 0;
+  uint64_t symlinks = 0;
+  uint64_t bytes = 0;          // their total size
+  uint64_t files_to_copy = 0;  // created or replaced
+  uint64_t bytes_to_copy = 0;
+  uint64_t blocks_needed = 0;  // bytes_to_copy rounded up per file to 4 KiB, plus new dirs
+  uint64_t new_entries = 0;    // inodes the copy creates
+  uint64_t unchanged = 0;      // files and symlinks left alone
+  uint64_t meta_fixes = 0;     // chmod/chown of kept entries
+  uint64_t deletions = 0;      // top-level names to delete (a tree counts once)
+  uint64_t specials = 0;       // FIFOs, sockets, devices skipped
+  uint64_t excluded = 0;
+};
+
+/// The complete plan: a tree of DirNodes mirroring the source.
+struct CopyPlan {
+  CopyPlan() = default;
+  CopyPlan(const CopyPlan&) = delete;
+  CopyPlan& operator=(const CopyPlan&) = delete;
+  /// Frees the tree without recursion: a source may be thousands deep.
+  ~CopyPlan();
+  DirNode root;
+  PlanTotals totals;
+};
+
+/// Walks the source (open directory `src_root`) and, when it exists
+/// (`dst_root` >= 0), the destination in parallel and decides for every
+/// entry what to do. Reads only. `protect` holds destination paths that
+/// --delete must keep (--mkdir dirs and their parents); the marker is kept
+/// and never copied. Fails (kFailed) on an unreadable source entry, and
+/// with Interrupted on a stop signal.
+Status BuildPlan(const Options& opt, int src_root, int dst_root, CopyPlan* plan);
+
+/// True when --delete must keep the destination path `rel`: a --mkdir
+/// directory, anything under one, or one of its parents.
+bool IsProtected(const std::vector<std::string>& mkdirs, std::string_view rel);
+
+}  // namespace initkit::bootstrap

@@ -1,0 +1,177 @@
+#include "tools/bootstrap/fs_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "common/file_util.h"
+#include "common/signals.h"
+
+namespace initkit::bootstrap {
+namespace {
+
+struct LinuxDirent64 {
+  ino64_t d_ino;
+  off64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+// Large enough that most PHP app directories are read in one call.
+constexpr size_t kDirBufSize = 64 * 1024;
+// Data is copied in chunks so a stop signal is seen within one chunk.
+constexpr size_t kChunk = 16 * 1024 * 1024;
+
+}  // namespace
+
+int ReadDirEntries(int fd, std::vector<DirEntry>* out) {
+  thread_local std::unique_ptr<char[]> buf;
+  if (!buf) buf.reset(new char[kDirBufSize]);
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf.get(), kDirBufSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<LinuxDirent64*>(buf.get() + off);
+      off += d->d_reclen;
+      const char* name = d->d_name;
+      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      out->push_back(DirEntry{name, d->d_type});
+    }
+  }
+}
+
+DirFds::~DirFds() {
+  if (src >= 0) close(src);
+  if (dst >= 0) close(dst);
+}
+
+Status RemoveAt(int dirfd, const std::string& name, const std::string& display, uint64_t* removed) {
+  if (unlinkat(dirfd, name.c_str(), 0) == 0) {
+    ++*removed;
+    return Status::Ok();
+  }
+  int err = errno;
+  if (err == ENOENT) return Status::Ok();
+  if (err != EISDIR && err != EPERM) {
+    return Status::Failed("cannot remove " + DisplayPath(display) + ": " + ErrnoText(err));
+  }
+  // A directory: empty it through an fd opened without following symlinks,
+  // so a symlink swapped in cannot redirect the removal.
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Failed("cannot remove " + DisplayPath(display) + ": " + ErrnoText(err));
+  }
+  std::vector<DirEntry> entries;
+  int rerr = ReadDirEntries(fd, &entries);
+  Status st;
+  if (rerr != 0) {
+    st = Status::Failed("cannot read directory " + DisplayPath(display) + ": " + ErrnoText(rerr));
+  }
+  for (const DirEntry& e : entries) {
+    if (!st.ok()) break;
+    st = RemoveAt(fd, e.name, display + "/" + e.name, removed);
+  }
+  close(fd);
+  if (!st.ok()) return st;
+  if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return Status::Failed("cannot remove " + DisplayPath(display) + ": " + ErrnoText(errno));
+  }
+  ++*removed;
+  return Status::Ok();
+}
+
+Status DataCopier::Copy(int in, int out, uint64_t size, const std::string& display) {
+  uint64_t done = 0;
+  auto fail = [&](const char* what, int err) {
+    return Status::Failed(std::string(what) + " " + DisplayPath(display) + ": " + ErrnoText(err));
+  };
+  while (done < size) {
+    if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+    size_t want = static_cast<size_t>(std::min<uint64_t>(size - done, kChunk));
+    int method = method_.load(std::memory_order_relaxed);
+    ssize_t n;
+    if (method == 0) {
+      n = copy_file_range(in, nullptr, out, nullptr, want, 0);
+      if (n < 0 && done == 0 &&
+          (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+           errno == EBADF)) {
+        method_.store(1, std::memory_order_relaxed);
+        continue;
+      }
+    } else if (method == 1) {
+      n = sendfile(out, in, nullptr, want);
+      if (n < 0 && done == 0 && (errno == EINVAL || errno == ENOSYS)) {
+        method_.store(2, std::memory_order_relaxed);
+        continue;
+      }
+    } else {
+      thread_local std::unique_ptr<char[]> buf;
+      constexpr size_t kBuf = 256 * 1024;
+      if (!buf) buf.reset(new char[kBuf]);
+      n = read(in, buf.get(), std::min(want, kBuf));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail("cannot read source of", errno);
+      }
+      for (ssize_t w = 0; w < n;) {
+        ssize_t m = write(out, buf.get() + w, n - w);
+        if (m < 0) {
+          if (errno == EINTR) continue;
+          return fail("cannot write", errno);
+        }
+        w += m;
+      }
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot copy data to", errno);
+    }
+    if (n == 0) break;  // the source shrank since it was listed
+    done += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+std::string DisplayPath(std::string_view path) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(path.size());
+  for (unsigned char c : path) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string JoinRel(std::string_view dir, std::string_view name) {
+  std::string out;
+  out.reserve(dir.size() + 1 + name.size());
+  out.append(dir);
+  if (!out.empty()) out += '/';
+  out.append(name);
+  return out;
+}
+
+}  // namespace initkit::bootstrap

@@ -1,0 +1,66 @@
+// Directory-fd based file system helpers for the copy engine.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace initkit::bootstrap {
+
+/// One name of a directory as getdents64 reports it.
+struct DirEntry {
+  std::string name;
+  unsigned char type;  // DT_*; DT_UNKNOWN on file systems that do not say
+};
+
+/// Reads every name of the open directory `fd` except "." and "..".
+/// errno-style failures come back as the errno value (0 on success).
+int ReadDirEntries(int fd, std::vector<DirEntry>* out);
+
+/// Two open directory fds (source, destination; -1 = none), closed when the
+/// last task holding them ends.
+struct DirFds {
+  DirFds(int s, int d) : src(s), dst(d) {}
+  ~DirFds();
+  DirFds(const DirFds&) = delete;
+  DirFds& operator=(const DirFds&) = delete;
+  int src;
+  int dst;
+};
+
+/// Removes `name` in directory `dirfd` whatever it is, recursively for a
+/// directory, never following a symlink (a symlink itself is unlinked).
+/// `display` is the path used in error messages. Adds removed entries to
+/// *removed. ENOENT is success.
+Status RemoveAt(int dirfd, const std::string& name, const std::string& display, uint64_t* removed);
+
+/// Copies `size` bytes from `in` to `out` (both at offset 0):
+/// copy_file_range, else sendfile, else read/write; remembers which one the
+/// kernel refused so later files skip it. Stops early (Interrupted) when a
+/// stop signal arrives between chunks. `display` names the destination.
+class DataCopier {
+ public:
+  /// `method`: first method to try (see method()); -1 = copy_file_range.
+  explicit DataCopier(int method = -1) : method_(method < 0 ? 0 : method) {}
+  Status Copy(int in, int out, uint64_t size, const std::string& display);
+  /// 0 = copy_file_range, 1 = sendfile, 2 = read/write (for tests/logs).
+  int method() const { return method_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> method_{0};
+};
+
+/// `path` made safe for one log line or dry-run line: bytes outside
+/// printable ASCII and backslashes become \n, \t, \\ or \xNN.
+std::string DisplayPath(std::string_view path);
+
+/// "a/b" + "c" -> "a/b/c"; "" + "c" -> "c".
+std::string JoinRel(std::string_view dir, std::string_view name);
+
+}  // namespace initkit::bootstrap

@@ -1,0 +1,184 @@
+#include "tools/bootstrap/glob.h"
+
+#include <cstddef>
+
+namespace initkit::bootstrap {
+namespace {
+
+// Matches one character class starting at pattern[*pi] == '['. On return
+// *pi is past the class. Returns -1 when the '[' has no closing ']' (then it
+// is a literal '['), else 1 on match and 0 on mismatch.
+int MatchClass(std::string_view p, size_t* pi, unsigned char c) {
+  size_t i = *pi + 1;
+  bool negate = false;
+  if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
+    negate = true;
+    ++i;
+  }
+  bool matched = false;
+  bool first = true;
+  while (i < p.size() && (p[i] != ']' || first)) {
+    first = false;
+    unsigned char lo = static_cast<unsigned char>(p[i]);
+    if (lo == '\\' && i + 1 < p.size()) lo = static_cast<unsigned char>(p[++i]);
+    ++i;
+    unsigned char hi = lo;
+    if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
+      hi = static_cast<unsigned char>(p[i + 1]);
+      i += 2;
+      if (hi == '\\' && i < p.size()) hi = static_cast<unsigned char>(p[i++]);
+    }
+    if (lo <= c && c <= hi) matched = true;
+  }
+  if (i >= p.size()) return -1;
+  *pi = i + 1;
+  return matched != negate ? 1 : 0;
+}
+
+// Matches one pattern segment against one path segment (neither holds an
+// unescaped '/'). Classic single-backtrack wildcard matching: linear in
+// practice, O(|p| * |s|) at worst.
+bool MatchSegment(std::string_view p, std::string_view s) {
+  size_t pi = 0, si = 0;
+  size_t star_p = std::string_view::npos, star_s = 0;
+  while (si < s.size()) {
+    if (pi < p.size()) {
+      char pc = p[pi];
+      if (pc == '*') {
+        while (pi < p.size() && p[pi] == '*') ++pi;
+        star_p = pi;
+        star_s = si;
+        continue;
+      }
+      if (pc == '?') {
+        ++pi;
+        ++si;
+        continue;
+      }
+      if (pc == '[') {
+        size_t next = pi;
+        int r = MatchClass(p, &next, static_cast<unsigned char>(s[si]));
+        if (r == 1) {
+          pi = next;
+          ++si;
+          continue;
+        }
+        if (r == 0) goto backtrack;
+        // Unclosed '[': a literal.
+      }
+      if (pc == '\\' && pi + 1 < p.size()) {
+        if (p[pi + 1] == s[si]) {
+          pi += 2;
+          ++si;
+          continue;
+        }
+        goto backtrack;
+      }
+      if (pc == s[si]) {
+        ++pi;
+        ++si;
+        continue;
+      }
+    }
+  backtrack:
+    if (star_p == std::string_view::npos) return false;
+    pi = star_p;
+    si = ++star_s;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+// Splits on '/' that is not escaped by a backslash.
+std::vector<std::string_view> SplitPattern(std::string_view p) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] == '/') {
+      out.push_back(p.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  out.push_back(p.substr(start));
+  return out;
+}
+
+std::vector<std::string_view> SplitPath(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '/') {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view path) {
+  std::vector<std::string_view> ps = SplitPattern(pattern);
+  std::vector<std::string_view> ss = SplitPath(path);
+  const size_t np = ps.size(), ns = ss.size();
+  // reach[j] after processing pattern segment i: the first i pattern
+  // segments can consume exactly the first j path segments.
+  std::vector<char> reach(ns + 1, 0), next(ns + 1, 0);
+  reach[0] = 1;
+  for (size_t i = 0; i < np; ++i) {
+    std::fill(next.begin(), next.end(), 0);
+    if (ps[i] == "**") {
+      bool any = false;
+      for (size_t j = 0; j <= ns; ++j) {
+        any = any || reach[j];
+        next[j] = any;
+      }
+    } else {
+      for (size_t j = 0; j < ns; ++j) {
+        if (reach[j] && MatchSegment(ps[i], ss[j])) next[j + 1] = 1;
+      }
+    }
+    reach.swap(next);
+  }
+  return reach[ns] != 0;
+}
+
+ExcludeSet::ExcludeSet(const std::vector<std::string>& patterns) {
+  for (const std::string& raw : patterns) {
+    Pattern p;
+    std::string g = raw;
+    while (g.size() > 1 && g.back() == '/') {
+      g.pop_back();
+      p.dir_only = true;
+    }
+    if (g == "/") continue;
+    bool anchored = false;
+    while (!g.empty() && g.front() == '/') {
+      g.erase(0, 1);
+      anchored = true;
+    }
+    if (g.empty()) continue;
+    p.basename_only = !anchored && SplitPattern(g).size() == 1;
+    p.glob = std::move(g);
+    patterns_.push_back(std::move(p));
+  }
+}
+
+bool ExcludeSet::Matches(std::string_view rel, bool is_dir) const {
+  if (patterns_.empty()) return false;
+  std::string_view base = rel;
+  if (size_t slash = rel.rfind('/'); slash != std::string_view::npos) {
+    base = rel.substr(slash + 1);
+  }
+  for (const Pattern& p : patterns_) {
+    if (p.dir_only && !is_dir) continue;
+    if (GlobMatch(p.glob, p.basename_only ? base : rel)) return true;
+  }
+  return false;
+}
+
+}  // namespace initkit::bootstrap
