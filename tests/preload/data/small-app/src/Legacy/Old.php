@@ -1,0 +1,7 @@
+<?php
+
+namespace App\Legacy;
+
+class Old extends \Vendor\NotInstalled\Gone
+{
+}

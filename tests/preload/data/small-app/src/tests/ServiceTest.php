@@ -1,0 +1,7 @@
+<?php
+
+namespace App\tests;
+
+class ServiceTest extends \PHPUnit\Framework\TestCase
+{
+}

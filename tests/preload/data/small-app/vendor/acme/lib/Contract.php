@@ -1,0 +1,8 @@
+<?php
+
+namespace Acme;
+
+interface Contract extends \JsonSerializable
+{
+    public function name(): string;
+}

@@ -1,0 +1,11 @@
+<?php
+
+namespace Acme;
+
+class Incompatible extends Child
+{
+    public function with(Base $other): static
+    {
+        return $this;
+    }
+}

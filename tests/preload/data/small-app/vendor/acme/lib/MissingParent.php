@@ -1,0 +1,9 @@
+<?php
+
+namespace Acme;
+
+use Vendor\NotInstalled\AbstractThing;
+
+class MissingParent extends AbstractThing
+{
+}

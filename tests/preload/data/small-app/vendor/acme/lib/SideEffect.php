@@ -1,0 +1,9 @@
+<?php
+
+namespace Acme;
+
+define('ACME_LOADED', true);
+
+class SideEffect
+{
+}

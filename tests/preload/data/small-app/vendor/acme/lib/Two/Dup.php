@@ -1,0 +1,11 @@
+<?php
+
+namespace Acme;
+
+class Dup
+{
+}
+
+class DupHelper
+{
+}

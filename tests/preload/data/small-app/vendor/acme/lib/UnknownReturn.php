@@ -1,0 +1,11 @@
+<?php
+
+namespace Acme;
+
+class UnknownReturn extends Child
+{
+    public function result(): ?\Vendor\NotInstalled\Result
+    {
+        return null;
+    }
+}

@@ -1,0 +1,205 @@
+#include "tools/preload/composer_autoload.h"
+
+#include <map>
+
+#include "tools/preload/php_lexer.h"
+
+namespace initkit::preload {
+
+namespace {
+
+std::string Dirname(const std::string& p) {
+  size_t s = p.find_last_of('/');
+  if (s == std::string::npos) return ".";
+  if (s == 0) return "/";
+  return p.substr(0, s);
+}
+
+// The value of a PHP string literal token (single or double quoted, no
+// interpolation: Composer writes only plain literals).
+std::string Unquote(std::string_view lit) {
+  std::string out;
+  if (lit.size() < 2) return out;
+  char q = lit[0];
+  std::string_view body = lit.substr(1, lit.size() - 2);
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\\' && i + 1 < body.size()) {
+      char n = body[i + 1];
+      if (n == '\\' || n == q || (q == '"' && n == '$')) {
+        out += n;
+        ++i;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Evaluates the subset of PHP Composer writes into its maps.
+class MapReader {
+ public:
+  MapReader(std::string_view text, const std::string& composer_dir)
+      : lex_(LexPhp(text)), dir_(composer_dir) {}
+
+  bool ok() const { return lex_.error.empty(); }
+
+  // Reads "$var = dirname(...dirname(__DIR__)...);" assignments, then the
+  // "return array(" ... ");" body, calling entry(key, values) per pair.
+  template <typename F>
+  bool Read(F entry) {
+    const auto& t = lex_.tokens;
+    size_t i = 0;
+    while (i < t.size() && t[i].kind != TokKind::kEnd) {
+      if (t[i].kind == TokKind::kVariable && i + 1 < t.size() && t[i + 1].Is('=')) {
+        std::string var(t[i].text);
+        i += 2;
+        std::string v = Expr(&i);
+        vars_[var] = v;
+        continue;
+      }
+      if (t[i].IsKeyword("return")) {
+        ++i;
+        return ArrayBody(&i, entry);
+      }
+      ++i;
+    }
+    return false;
+  }
+
+ private:
+  // dirname(X) | __DIR__ | $var | 'lit' joined by '.'
+  std::string Expr(size_t* i) {
+    const auto& t = lex_.tokens;
+    std::string out;
+    while (true) {
+      const Token& k = t[*i];
+      if (k.IsKeyword("dirname") && t[*i + 1].Is('(')) {
+        *i += 2;
+        std::string inner = Expr(i);
+        if (t[*i].Is(')')) ++*i;
+        out += Dirname(inner);
+      } else if (k.IsKeyword("__dir__")) {
+        out += dir_;
+        ++*i;
+      } else if (k.kind == TokKind::kVariable) {
+        out += vars_[std::string(k.text)];
+        ++*i;
+      } else if (k.kind == TokKind::kString) {
+        out += Unquote(k.text);
+        ++*i;
+      } else {
+        break;
+      }
+      if (t[*i].Is('.')) {
+        ++*i;
+        continue;
+      }
+      break;
+    }
+    return out;
+  }
+
+  template <typename F>
+  bool ArrayBody(size_t* i, F entry) {
+    const auto& t = lex_.tokens;
+    char close;
+    if (t[*i].IsKeyword("array") && t[*i + 1].Is('(')) {
+      *i += 2;
+      close = ')';
+    } else if (t[*i].Is('[')) {
+      ++*i;
+      close = ']';
+    } else {
+      return false;
+    }
+    while (t[*i].kind != TokKind::kEnd && !t[*i].Is(close)) {
+      if (t[*i].kind != TokKind::kString || !t[*i + 1].IsPunct("=>")) return false;
+      std::string key = Unquote(t[*i].text);
+      *i += 2;
+      std::vector<std::string> values;
+      if ((t[*i].IsKeyword("array") && t[*i + 1].Is('(')) || t[*i].Is('[')) {
+        char inner_close = t[*i].Is('[') ? ']' : ')';
+        *i += t[*i].Is('[') ? 1 : 2;
+        while (t[*i].kind != TokKind::kEnd && !t[*i].Is(inner_close)) {
+          values.push_back(Expr(i));
+          if (t[*i].Is(',')) {
+            ++*i;
+          } else if (!t[*i].Is(inner_close)) {
+            return false;
+          }
+        }
+        ++*i;
+      } else {
+        values.push_back(Expr(i));
+      }
+      entry(key, values);
+      if (t[*i].Is(',')) {
+        ++*i;
+      } else if (!t[*i].Is(close)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  LexResult lex_;
+  std::string dir_;
+  std::map<std::string, std::string> vars_;
+};
+
+}  // namespace
+
+std::string NormalizePath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  bool abs = !path.empty() && path[0] == '/';
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!abs) {
+        parts.push_back(part);
+      }
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out = abs ? "/" : "";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k) out += '/';
+    out += parts[k];
+  }
+  return out.empty() ? "." : out;
+}
+
+Status ParseClassMap(std::string_view text, const std::string& composer_dir,
+                     const std::string& origin, ClassMap* out) {
+  MapReader r(text, composer_dir);
+  bool ok = r.ok() && r.Read([&](const std::string& k, const std::vector<std::string>& v) {
+    if (!v.empty()) out->emplace_back(k, NormalizePath(v[0]));
+  });
+  if (!ok)
+    return Status::Usage(origin + ": not a Composer class map (expected 'return array(...)')");
+  return Status::Ok();
+}
+
+Status ParsePsr4Map(std::string_view text, const std::string& composer_dir,
+                    const std::string& origin, Psr4Map* out) {
+  MapReader r(text, composer_dir);
+  bool ok = r.ok() && r.Read([&](const std::string& k, const std::vector<std::string>& v) {
+    std::vector<std::string> dirs;
+    for (const auto& d : v) dirs.push_back(NormalizePath(d));
+    out->emplace_back(k, std::move(dirs));
+  });
+  if (!ok)
+    return Status::Usage(origin + ": not a Composer PSR-4 map (expected 'return array(...)')");
+  return Status::Ok();
+}
+
+}  // namespace initkit::preload

@@ -1,0 +1,55 @@
+// PhpLexer: splits PHP source into the tokens the declaration scanner needs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace initkit::preload {
+
+/// The kinds of token the scanner distinguishes. Comments and whitespace are
+/// dropped; every string form (quoted, heredoc, nowdoc, backtick) is one
+/// kString token whatever it interpolates.
+enum class TokKind : uint8_t {
+  kInlineHtml,   // text outside <?php ... ?>
+  kOpenTag,      // <?php
+  kOpenTagEcho,  // <?=
+  kCloseTag,     // ?> (and the one newline after it)
+  kName,         // identifier, keyword or (qualified) name: Foo, \Foo\Bar, namespace\Baz
+  kVariable,     // $name
+  kString,       // any string literal
+  kNumber,
+  kAttrOpen,  // #[
+  kPunct,     // operators and punctuation: one char, or :: -> ?-> => ... && || ??
+  kEnd,
+};
+
+/// One token: a view into the source it was lexed from.
+struct Token {
+  TokKind kind;
+  std::string_view text;
+  uint32_t offset;
+
+  bool Is(char c) const { return kind == TokKind::kPunct && text.size() == 1 && text[0] == c; }
+  bool IsPunct(std::string_view p) const { return kind == TokKind::kPunct && text == p; }
+  /// Case-insensitive keyword test for kName tokens (`kw` is lower case).
+  bool IsKeyword(std::string_view kw) const;
+};
+
+/// Result of lexing one file. `error` is empty on success; on an error
+/// (unterminated string, comment or heredoc) `tokens` holds what came before.
+struct LexResult {
+  std::vector<Token> tokens;  // always ends with a kEnd token
+  std::string error;
+  uint32_t error_offset = 0;
+};
+
+/// Lexes `src` the way PHP 8's lexer would for declaration purposes. The
+/// returned tokens point into `src`, which must outlive them.
+LexResult LexPhp(std::string_view src);
+
+/// 1-based line number of byte `offset` in `src`.
+int LineOf(std::string_view src, uint32_t offset);
+
+}  // namespace initkit::preload

@@ -1,0 +1,633 @@
+#include "tools/preload/preload.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "tools/preload/composer_autoload.h"
+
+extern char** environ;
+
+namespace initkit::preload {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// What OPcache needs per byte of source, measured on the fixture app
+// (104.6 MB of shared memory for 35.4 MB of PHP).
+constexpr double kMemoryPerSourceByte = 3.0;
+
+std::string Absolute(const std::string& base, const std::string& p) {
+  if (!p.empty() && p[0] == '/') return NormalizePath(p);
+  return NormalizePath(base + "/" + p);
+}
+
+std::string RelativeTo(const std::string& base, const std::string& p) {
+  if (p.size() > base.size() && p.compare(0, base.size(), base) == 0 && p[base.size()] == '/') {
+    return p.substr(base.size() + 1);
+  }
+  return p;
+}
+
+// Path of `target` relative to directory `from` (both absolute, normalised).
+std::string RelativePath(const std::string& from, const std::string& target) {
+  auto split = [](const std::string& s) {
+    std::vector<std::string> v;
+    size_t i = 1;
+    while (i < s.size()) {
+      size_t j = s.find('/', i);
+      if (j == std::string::npos) j = s.size();
+      v.push_back(s.substr(i, j - i));
+      i = j + 1;
+    }
+    return v;
+  };
+  std::vector<std::string> a = split(from), b = split(target);
+  size_t k = 0;
+  while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+  std::string out;
+  for (size_t i = k; i < a.size(); ++i) out += "../";
+  for (size_t i = k; i < b.size(); ++i) {
+    out += b[i];
+    if (i + 1 < b.size()) out += '/';
+  }
+  return out;
+}
+
+bool DefaultExcluded(const std::string& rel, std::string* why) {
+  size_t i = 0;
+  while (i < rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == std::string::npos) break;  // the file name itself does not count
+    std::string_view part(rel.data() + i, j - i);
+    if (part == "tests" || part == "patches") {
+      *why = "under a " + std::string(part) + "/ directory";
+      return true;
+    }
+    i = j + 1;
+  }
+  if (rel.find("codeigniter/framework/") != std::string::npos) {
+    *why = "CodeIgniter 3 (load_class() relies on require_once side effects)";
+    return true;
+  }
+  return false;
+}
+
+std::string PhpQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+struct Candidates {
+  std::vector<SourceFile> files;
+  std::vector<std::pair<std::string, std::string>> pattern_excluded;  // rel, why
+};
+
+Status CollectCandidates(const Options& opts, const std::string& app, Candidates* c) {
+  std::string vendor = Absolute(app, opts.vendor_dir);
+  std::string composer = vendor + "/composer";
+  std::unordered_set<std::string> seen;
+  auto add = [&](const std::string& path) {
+    if (!seen.insert(path).second) return;
+    std::string rel = RelativeTo(app, path);
+    std::string why;
+    if (DefaultExcluded(rel, &why)) {
+      c->pattern_excluded.emplace_back(rel, why);
+      return;
+    }
+    for (const std::string& g : opts.excludes) {
+      if (GlobMatch(g, rel)) {
+        c->pattern_excluded.emplace_back(rel, "matches --exclude " + g);
+        return;
+      }
+    }
+    SourceFile f;
+    f.path = path;
+    f.rel = rel;
+    c->files.push_back(std::move(f));
+  };
+
+  std::string cm_path = composer + "/autoload_classmap.php";
+  std::string text;
+  Status st = ReadFileToString(cm_path, &text);
+  if (!st.ok()) {
+    return Status::Usage(
+        "cannot read Composer class map " + cm_path + " (" + st.message() +
+        "); run composer dump-autoload --optimize, or check --app-dir/--vendor-dir");
+  }
+  ClassMap cm;
+  INITKIT_RETURN_IF_ERROR(ParseClassMap(text, composer, cm_path, &cm));
+  for (const auto& [cls, path] : cm) add(path);
+
+  std::vector<std::string> dirs;
+  std::string psr4_path = composer + "/autoload_psr4.php";
+  if (opts.psr4_dirs.empty() && ReadFileToString(psr4_path, &text).ok()) {
+    Psr4Map pm;
+    INITKIT_RETURN_IF_ERROR(ParsePsr4Map(text, composer, psr4_path, &pm));
+    for (const auto& [prefix, ds] : pm) {
+      for (const auto& d : ds) {
+        // Vendor packages are in the (optimised) class map already.
+        if (d.compare(0, vendor.size() + 1, vendor + "/") != 0) dirs.push_back(d);
+      }
+    }
+  }
+  for (const std::string& d : opts.psr4_dirs) {
+    std::string abs = Absolute(app, d);
+    std::error_code ec;
+    if (!fs::is_directory(abs, ec)) {
+      return Status::Usage("--psr4-dir " + d + ": " + abs + " is not a directory");
+    }
+    dirs.push_back(abs);
+  }
+  for (const std::string& d : dirs) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (fs::recursive_directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file(ec) && it->path().extension() == ".php") {
+        found.push_back(NormalizePath(it->path().string()));
+      }
+    }
+    std::sort(found.begin(), found.end());
+    for (const auto& p : found) add(p);
+  }
+  return Status::Ok();
+}
+
+// Reads and scans every file on `jobs` threads.
+Status ScanAll(std::vector<SourceFile>* files, int jobs) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    std::string text;
+    while (!stop.load()) {
+      size_t i = next.fetch_add(1);
+      if (i >= files->size()) return;
+      if (signals::StopRequested()) {
+        stop = true;
+        return;
+      }
+      SourceFile& f = (*files)[i];
+      text.clear();
+      Status st = ReadFileToString(f.path, &text);
+      if (!st.ok()) {
+        f.info.error = "unreadable: " + st.message();
+        continue;
+      }
+      f.size = text.size();
+      f.info = ScanPhp(text);
+    }
+  };
+  jobs = std::max(1, std::min(jobs, 16));
+  std::vector<std::thread> threads;
+  for (int t = 1; t < jobs; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  return Status::Ok();
+}
+
+std::string RenderPreload(const std::vector<SourceFile>& files, const std::vector<size_t>& order,
+                          const std::string& out_dir, bool absolute, size_t classes) {
+  std::string s = "<?php\n";
+  s += "// Generated by initkit-preload " INITKIT_VERSION ": " + std::to_string(order.size()) +
+       " files, " + std::to_string(classes) +
+       " classes. Each file's dependencies come before it;\n"
+       "// files PHP could not preload cleanly are left out (see the report).\n";
+  s += "// Do not edit: regenerate.\n\n";
+  s += "// Compiling this many files at php-fpm start needs more than its default\n"
+       "// memory_limit; the setting lasts for the preload step only.\n"
+       "ini_set('memory_limit', '-1');\n\n";
+  for (size_t i : order) {
+    const std::string& p = files[i].path;
+    if (absolute) {
+      s += "opcache_compile_file(" + PhpQuote(p) + ");\n";
+    } else {
+      s += "opcache_compile_file(__DIR__ . " + PhpQuote("/" + RelativePath(out_dir, p)) + ");\n";
+    }
+  }
+  return s;
+}
+
+// Runs `php` on the preload file; returns everything it printed.
+Status RunPhp(const std::string& php, const std::string& preload, std::string* output) {
+  std::string user = "root";
+  if (struct passwd* pw = getpwuid(geteuid())) user = pw->pw_name;
+  char tmpl[] = "/tmp/initkit-preload-verify-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd < 0)
+    return Status::Failed("--verify-with: cannot create a temp file: " + ErrnoText(errno));
+  std::vector<std::string> args = {
+      php, "-d", "opcache.enable=1", "-d", "opcache.enable_cli=1", "-d",
+      "opcache.preload=" + preload, "-d", "opcache.preload_user=" + user, "-d",
+      "opcache.memory_consumption=2048", "-d", "opcache.interned_strings_buffer=256", "-d",
+      "opcache.max_accelerated_files=1000000",
+      // Startup warnings go through the error log (stderr).
+      "-d", "display_errors=0", "-d", "log_errors=1", "-d", "error_reporting=E_ALL", "-r",
+      "echo 'initkit-preload-verified', PHP_EOL;"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, fd, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, php.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(fd);
+  if (rc != 0) {
+    unlink(tmpl);
+    return Status::Usage("--verify-with " + php + ": cannot run it: " + ErrnoText(rc));
+  }
+  signals::AddChild(pid);
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  signals::RemoveChild(pid);
+  Status st = ReadFileToString(tmpl, output);
+  unlink(tmpl);
+  if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  INITKIT_RETURN_IF_ERROR(st);
+  if (output->find("initkit-preload-verified") == std::string::npos) {
+    return Status::Failed("--verify-with " + php +
+                          ": PHP did not start with the preload list: " + output->substr(0, 2000));
+  }
+  return Status::Ok();
+}
+
+// Files named in PHP's preload warnings ("... in FILE on line N").
+std::map<size_t, Exclusion> ParsePhpWarnings(const std::string& output,
+                                             const std::vector<SourceFile>& files) {
+  std::unordered_map<std::string, size_t> by_path;
+  for (size_t i = 0; i < files.size(); ++i) by_path[files[i].path] = i;
+  std::map<size_t, Exclusion> out;
+  std::map<size_t, std::string> collateral;  // file -> the unknown class it names
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t eol = output.find('\n', pos);
+    if (eol == std::string::npos) eol = output.size();
+    std::string line = output.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.find("preload") == std::string::npos && line.find("compatib") == std::string::npos &&
+        line.find("Fatal") == std::string::npos) {
+      continue;
+    }
+    size_t in = line.rfind(" in /");
+    size_t on = line.rfind(" on line ");
+    if (in == std::string::npos || on == std::string::npos || on < in) continue;
+    std::string path = line.substr(in + 4, on - in - 4);
+    auto it = by_path.find(path);
+    if (it == by_path.end()) continue;
+    std::string msg = line;
+    for (const char* prefix : {"PHP Warning:  ", "Warning: ", "PHP Fatal error:  "}) {
+      if (msg.rfind(prefix, 0) == 0) msg = msg.substr(std::strlen(prefix));
+    }
+    out.emplace(it->second, Exclusion{"php-refused", "PHP reported: " + msg});
+    size_t unknown = msg.find(": Unknown ");
+    if (unknown != std::string::npos) {
+      size_t name_at = msg.find(' ', unknown + 10);
+      size_t name_end = msg.find(" in /", name_at);
+      if (name_at != std::string::npos && name_end != std::string::npos) {
+        collateral[it->second] = ToLower(msg.substr(name_at + 1, name_end - name_at - 1));
+      }
+    }
+  }
+  // A file refused only because a class of another refused file is missing
+  // is left to the analysis, which names the real cause.
+  std::unordered_map<std::string, size_t> declared;
+  for (size_t i = 0; i < files.size(); ++i) {
+    for (const PhpClass& c : files[i].info.classes) {
+      if (!c.anonymous && !c.conditional) declared.emplace(ToLower(c.name), i);
+    }
+  }
+  for (const auto& [file, missing] : collateral) {
+    auto d = declared.find(missing);
+    if (d != declared.end() && d->second != file && out.count(d->second)) out.erase(file);
+  }
+  return out;
+}
+
+struct HotScript {
+  std::string path;
+  uint64_t hits = 0;
+  uint64_t memory = 0;
+  int64_t last_used = 0;
+};
+
+Status ReadOpcacheStatus(const std::string& path, std::vector<HotScript>* out) {
+  std::string text;
+  Status st = ReadFileToString(path, &text);
+  if (!st.ok()) return Status::Usage("--opcache-status " + path + ": " + st.message());
+  nlohmann::json doc;
+  st = ParseJson(text, &doc);
+  if (!st.ok()) return Status::Usage("--opcache-status " + path + ": " + st.message());
+  if (!doc.is_object() || !doc.contains("scripts") || !doc["scripts"].is_object()) {
+    return Status::Usage("--opcache-status " + path +
+                         ": no \"scripts\" object (expected opcache_get_status(true) as JSON)");
+  }
+  for (auto& [key, v] : doc["scripts"].items()) {
+    if (!v.is_object()) continue;
+    HotScript h;
+    h.path = v.value("full_path", key);
+    h.hits = v.value("hits", uint64_t{0});
+    h.memory = v.value("memory_consumption", uint64_t{0});
+    h.last_used = v.value("last_used_timestamp", int64_t{0});
+    out->push_back(std::move(h));
+  }
+  std::stable_sort(out->begin(), out->end(), [](const HotScript& a, const HotScript& b) {
+    if (a.hits != b.hits) return a.hits > b.hits;
+    return a.last_used > b.last_used;
+  });
+  return Status::Ok();
+}
+
+// Picks the most-used preloadable files within the budget, each with the
+// files it depends on. Returns the chosen subset of `a.order`, in order.
+std::vector<size_t> SelectHot(const std::vector<HotScript>& hot, const Analysis& a,
+                              const std::vector<SourceFile>& files, uint64_t budget,
+                              std::map<size_t, Exclusion>* dropped) {
+  std::vector<bool> in_order(files.size(), false);
+  for (size_t i : a.order) in_order[i] = true;
+  std::unordered_map<std::string, size_t> by_rel, by_path;
+  for (size_t i = 0; i < files.size(); ++i) {
+    by_path[files[i].path] = i;
+    by_rel[files[i].rel] = i;
+  }
+  std::vector<uint64_t> mem(files.size(), 0);
+  for (size_t i = 0; i < files.size(); ++i) {
+    mem[i] = static_cast<uint64_t>(static_cast<double>(files[i].size) * kMemoryPerSourceByte);
+  }
+  auto find = [&](const std::string& p) -> long {
+    auto it = by_path.find(p);
+    if (it != by_path.end()) return static_cast<long>(it->second);
+    // A production pod's paths differ in prefix: match the longest tail.
+    for (size_t s = p.find('/'); s != std::string::npos; s = p.find('/', s + 1)) {
+      auto r = by_rel.find(p.substr(s + 1));
+      if (r != by_rel.end()) return static_cast<long>(r->second);
+    }
+    return -1;
+  };
+  for (const HotScript& h : hot) {
+    long i = find(h.path);
+    if (i >= 0 && h.memory > 0) mem[i] = h.memory;
+  }
+  std::vector<bool> chosen(files.size(), false);
+  uint64_t used = 0;
+  for (const HotScript& h : hot) {
+    long i = find(h.path);
+    if (i < 0 || !in_order[i] || chosen[i]) continue;
+    std::vector<size_t> closure, todo = {static_cast<size_t>(i)};
+    std::unordered_set<size_t> seen;
+    uint64_t need = 0;
+    while (!todo.empty()) {
+      size_t f = todo.back();
+      todo.pop_back();
+      if (chosen[f] || !seen.insert(f).second) continue;
+      closure.push_back(f);
+      need += mem[f];
+      for (size_t d : a.deps[f]) todo.push_back(d);
+    }
+    if (used + need > budget) continue;
+    used += need;
+    for (size_t f : closure) chosen[f] = true;
+  }
+  std::vector<size_t> out;
+  for (size_t i : a.order) {
+    if (chosen[i]) {
+      out.push_back(i);
+    } else {
+      dropped->emplace(
+          i, Exclusion{"not-hot", "not among the most-used files within --memory-budget"});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ParseByteSize(const std::string& text, const std::string& flag, uint64_t* out) {
+  if (text.empty()) return Status::Usage(flag + ": empty size");
+  size_t n = 0;
+  uint64_t v = 0;
+  while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
+    v = v * 10 + static_cast<uint64_t>(text[n] - '0');
+    if (v > (1ull << 50)) return Status::Usage(flag + " " + text + ": too large");
+    ++n;
+  }
+  if (n == 0) return Status::Usage(flag + " " + text + ": expected a size like 64M");
+  std::string unit = text.substr(n);
+  if (unit == "" || unit == "B") {
+  } else if (unit == "K" || unit == "k" || unit == "KB" || unit == "KiB") {
+    v <<= 10;
+  } else if (unit == "M" || unit == "m" || unit == "MB" || unit == "MiB") {
+    v <<= 20;
+  } else if (unit == "G" || unit == "g" || unit == "GB" || unit == "GiB") {
+    v <<= 30;
+  } else {
+    return Status::Usage(flag + " " + text + ": unknown unit (use K, M or G)");
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+bool GlobMatch(const std::string& glob, const std::string& rel) {
+  std::string g = glob;
+  if (!g.empty() && g[0] == '/') g.erase(0, 1);
+  if (!g.empty() && g.back() == '/') g += "*";
+  if (fnmatch(g.c_str(), rel.c_str(), 0) == 0) return true;
+  // "**/x" also matches "x" at the top.
+  if (g.rfind("**/", 0) == 0 && fnmatch(g.c_str() + 3, rel.c_str(), 0) == 0) return true;
+  return false;
+}
+
+Status Run(const Options& opts, RunSummary* summary) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::error_code ec;
+  if (opts.app_dir.empty()) return Status::Usage("--app-dir is required");
+  std::string app = fs::absolute(opts.app_dir, ec).string();
+  app = NormalizePath(app);
+  if (!fs::is_directory(app, ec)) {
+    return Status::Usage("--app-dir " + opts.app_dir + ": not a directory");
+  }
+
+  BuiltinClasses builtins = BuiltinClasses::Default();
+  if (!opts.php_classes.empty()) {
+    std::string text;
+    Status st = ReadFileToString(opts.php_classes, &text);
+    if (!st.ok()) return Status::Usage("--php-classes " + opts.php_classes + ": " + st.message());
+    INITKIT_RETURN_IF_ERROR(builtins.LoadOverride(text, opts.php_classes));
+  }
+  std::vector<HotScript> hot;
+  if (!opts.opcache_status.empty()) {
+    INITKIT_RETURN_IF_ERROR(ReadOpcacheStatus(opts.opcache_status, &hot));
+  }
+
+  // The scan results (hundreds of thousands of small strings) live until
+  // the process ends: freeing them one by one would cost about a tenth of
+  // the run, and the tool exits right after Run. Kept reachable on purpose.
+  static auto* kept = new std::vector<Candidates*>();
+  kept->push_back(new Candidates());
+  Candidates& cand = *kept->back();
+  INITKIT_RETURN_IF_ERROR(CollectCandidates(opts, app, &cand));
+  std::vector<SourceFile>& files = cand.files;
+  INITKIT_RETURN_IF_ERROR(ScanAll(&files, opts.jobs));
+  auto t_scan = std::chrono::steady_clock::now();
+
+  // CodeIgniter 3 classes by name, wherever they live.
+  std::map<size_t, Exclusion> forced;
+  for (size_t i = 0; i < files.size(); ++i) {
+    for (const PhpClass& c : files[i].info.classes) {
+      if (c.name.rfind("CI_", 0) == 0) {
+        forced[i] = {"codeigniter3", c.name +
+                                         " is a CodeIgniter 3 class (load_class() relies on "
+                                         "require_once side effects)"};
+      }
+    }
+  }
+
+  std::string output = Absolute(app, opts.output);
+  std::string out_dir = output.substr(0, output.find_last_of('/'));
+  if (out_dir.empty()) out_dir = "/";
+  std::string report =
+      opts.report.empty() ? out_dir + "/preload-report.json" : Absolute(app, opts.report);
+  for (const std::string& path : {output, report}) {
+    if (path.empty()) continue;
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    if (!dir.empty() && !fs::is_directory(dir, ec) && !fs::create_directories(dir, ec) && ec) {
+      return Status::Failed("cannot create the directory of " + path + ": " + ec.message());
+    }
+  }
+  Analysis a = Analyze(files, builtins, forced);
+  auto t_analyze = std::chrono::steady_clock::now();
+  int rounds = 0;
+  if (!opts.verify_with.empty()) {
+    for (rounds = 1; rounds <= 20; ++rounds) {
+      std::string text = RenderPreload(files, a.order, out_dir, true, a.preloaded_classes);
+      INITKIT_RETURN_IF_ERROR(WriteFileAtomic(output, text, 0644));
+      std::string php_out;
+      INITKIT_RETURN_IF_ERROR(RunPhp(opts.verify_with, output, &php_out));
+      std::map<size_t, Exclusion> more = ParsePhpWarnings(php_out, files);
+      size_t before = forced.size();
+      for (auto& [i, ex] : more) forced.emplace(i, ex);
+      if (forced.size() == before) {
+        if (php_out.find("Can't preload") != std::string::npos) {
+          return Status::Failed("--verify-with: PHP still warns about files it cannot name: " +
+                                php_out.substr(0, 2000));
+        }
+        break;
+      }
+      log::Info("verify: PHP refused files; analysing again",
+                {{"round", rounds}, {"files", static_cast<unsigned long>(more.size())}});
+      a = Analyze(files, builtins, forced);
+    }
+  }
+
+  std::vector<size_t> order = a.order;
+  std::map<size_t, Exclusion> not_hot;
+  if (!opts.opcache_status.empty()) {
+    order = SelectHot(hot, a, files, opts.memory_budget, &not_hot);
+  }
+  std::unordered_set<size_t> chosen(order.begin(), order.end());
+  size_t classes = 0;
+  uint64_t est = 0;
+  for (size_t i : order) {
+    for (const PhpClass& c : files[i].info.classes) classes += !c.conditional;
+    est += static_cast<uint64_t>(static_cast<double>(files[i].size) * kMemoryPerSourceByte);
+  }
+
+  std::string text = RenderPreload(files, order, out_dir, opts.absolute_paths, classes);
+  INITKIT_RETURN_IF_ERROR(WriteFileAtomic(output, text, 0644));
+
+  summary->candidate_files = files.size();
+  summary->preloaded_files = order.size();
+  summary->preloaded_classes = classes;
+  summary->excluded_files = files.size() - order.size() + cand.pattern_excluded.size();
+  summary->estimated_bytes = est;
+  summary->verify_rounds = rounds;
+
+  {
+    nlohmann::json r;
+    r["tool"] = "initkit-preload";
+    r["version"] = INITKIT_VERSION;
+    r["app_dir"] = app;
+    r["output"] = output;
+    std::map<std::string, size_t> by_reason;
+    nlohmann::json excluded = nlohmann::json::array();
+    for (const auto& [rel, why] : cand.pattern_excluded) {
+      excluded.push_back({{"file", rel}, {"reason", "excluded-by-pattern"}, {"detail", why}});
+      ++by_reason["excluded-by-pattern"];
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (chosen.count(i)) continue;
+      const Exclusion& ex = a.excluded[i].reason.empty() ? not_hot[i] : a.excluded[i];
+      nlohmann::json classes_json = nlohmann::json::array();
+      for (const PhpClass& c : files[i].info.classes) {
+        if (!c.anonymous) classes_json.push_back(c.name);
+      }
+      excluded.push_back({{"file", files[i].rel},
+                          {"reason", ex.reason},
+                          {"detail", ex.detail},
+                          {"classes", classes_json}});
+      ++by_reason[ex.reason];
+    }
+    nlohmann::json included = nlohmann::json::array();
+    for (size_t i : order) {
+      nlohmann::json classes_json = nlohmann::json::array();
+      for (const PhpClass& c : files[i].info.classes) {
+        if (!c.anonymous && !c.conditional) classes_json.push_back(c.name);
+      }
+      nlohmann::json entry = {{"file", files[i].rel}, {"classes", classes_json}};
+      if (!files[i].info.notes.empty()) entry["notes"] = files[i].info.notes;
+      included.push_back(std::move(entry));
+    }
+    auto t_end = std::chrono::steady_clock::now();
+    r["counts"] = {{"candidate_files", files.size() + cand.pattern_excluded.size()},
+                   {"preloaded_files", order.size()},
+                   {"preloaded_classes", classes},
+                   {"excluded_files", summary->excluded_files},
+                   {"excluded_by_reason", by_reason}};
+    r["estimated_memory_bytes"] = est;
+    r["verify_rounds"] = rounds;
+    r["seconds"] = std::chrono::duration<double>(t_end - t0).count();
+    r["scan_seconds"] = std::chrono::duration<double>(t_scan - t0).count();
+    r["analysis_seconds"] = std::chrono::duration<double>(t_analyze - t_scan).count();
+    r["included"] = std::move(included);
+    r["excluded"] = std::move(excluded);
+    INITKIT_RETURN_IF_ERROR(WriteFileAtomic(report, r.dump(1) + "\n", 0644));
+  }
+  return Status::Ok();
+}
+
+}  // namespace initkit::preload
