@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 CMAKE_GEN := -G Ninja
 
-.PHONY: all deps build static asan test test-release test-asan demo bench format tidy clean
+.PHONY: all deps build tools static asan test test-release test-asan demo bench format tidy clean
 
 all: build
 
@@ -35,10 +35,14 @@ test: test-asan static
 	@scripts/static-smoke.sh
 	@scripts/validate-examples.sh build-static/bin
 
-demo: build
+tools: deps
+	@cmake -S . -B build $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS) --target initkit-tools
+
+demo: tools
 	@scripts/demo.sh
 
-bench: build
+bench: tools
 	@for b in bench/*.sh; do echo "== $$b"; $$b; done
 
 format:

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/build/bin}
-FIXTURE_CACHE=${INITKIT_FIXTURE_CACHE:-$HOME/.cache/initkit/fixture-app}
+# The same cache the preload tests use (tests/preload), so it is built once.
+FIXTURE_CACHE=${INITKIT_FIXTURE_CACHE:-$HOME/.cache/initkit}/preload-fixture-1
 
 work=$(mktemp -d /tmp/initkit-demo.XXXXXX)
 pids=()
@@ -38,10 +39,17 @@ wait_port() { for _ in $(seq 200); do php -r "exit(@fsockopen('127.0.0.1', $1) ?
 export INITKIT_LOG_FORMAT=text
 
 # --- the image's app tree: the fixture Composer app (built once, cached) ------
-if [ ! -f "$FIXTURE_CACHE/vendor/composer/autoload_classmap.php" ]; then
+if [ ! -f "$FIXTURE_CACHE/.initkit-complete" ]; then
   bold "building the fixture PHP app once (cached in $FIXTURE_CACHE)"
   mkdir -p "$(dirname "$FIXTURE_CACHE")"
-  INSTALL=1 ../shared/fixtures/make-php-app.sh "$FIXTURE_CACHE" >/dev/null
+  (
+    flock 9
+    if [ ! -f "$FIXTURE_CACHE/.initkit-complete" ]; then
+      ../shared/fixtures/make-php-app.sh "$FIXTURE_CACHE.building" >/dev/null
+      rm -rf "$FIXTURE_CACHE" && mv "$FIXTURE_CACHE.building" "$FIXTURE_CACHE"
+      echo ok >"$FIXTURE_CACHE/.initkit-complete"
+    fi
+  ) 9>"$FIXTURE_CACHE.lock"
 fi
 app_version="04.99.005.000"
 

@@ -40,3 +40,10 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The Dockerfile linter comes from npm (Debian has none); optional: the smoke
+# test skips the lint with a message when npm is not there.
+if ! command -v dockerfile-utils >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  npm install -g --silent --no-fund --no-audit dockerfile-utils@0.16.3 >/dev/null 2>&1 ||
+    echo "deps: could not install dockerfile-utils from npm; the Dockerfile lint will be skipped" >&2
+fi
