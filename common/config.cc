@@ -84,7 +84,8 @@ std::string HelpFor(const FlagSpec& f) {
     for (const auto& c : f.choices) help += " " + c;
     help += ")";
   }
-  if (!f.default_value.empty() && f.type != FlagType::kBool) help += " [default: " + f.default_value + "]";
+  if (!f.default_value.empty() && f.type != FlagType::kBool)
+    help += " [default: " + f.default_value + "]";
   if (f.type == FlagType::kBool && f.default_value == "true") help += " [default: on]";
   if (f.type == FlagType::kList) help += " (repeatable)";
   if (f.required) help += " (required)";
@@ -231,8 +232,10 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
     opts[f.name] = opt;
     if (f.credential) {
       auto* fo = app.add_option("--" + f.name + "-file", str_store[f.name + "-file"],
-                                "Read --" + f.name + " from this file (one trailing newline "
-                                "stripped) [env " + EnvNameFor(f.name + "-file") + "]");
+                                "Read --" + f.name +
+                                    " from this file (one trailing newline "
+                                    "stripped) [env " +
+                                    EnvNameFor(f.name + "-file") + "]");
       fo->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->type_name("FILE");
       file_opts[f.name] = fo;
     }
@@ -275,13 +278,18 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
     auto env_it = env.find(EnvNameFor(f.name));
     if (opt->count() > 0) {
       v.source = "flag";
-      if (f.type == FlagType::kBool) v.values = {bool_store[f.name] ? "true" : "false"};
-      else if (f.type == FlagType::kList) v.values = list_store[f.name];
-      else v.values = {str_store[f.name]};
+      if (f.type == FlagType::kBool)
+        v.values = {bool_store[f.name] ? "true" : "false"};
+      else if (f.type == FlagType::kList)
+        v.values = list_store[f.name];
+      else
+        v.values = {str_store[f.name]};
     } else if (env_it != env.end()) {
       v.source = "env";
-      if (f.type == FlagType::kList) v.values = SplitLines(env_it->second);
-      else v.values = {env_it->second};
+      if (f.type == FlagType::kList)
+        v.values = SplitLines(env_it->second);
+      else
+        v.values = {env_it->second};
     }
     if (f.credential) {
       CLI::Option* fo = file_opts[f.name];
@@ -398,7 +406,8 @@ Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
   bool any = false;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (start == i) return bad("expected a number");
     std::string num = text.substr(start, i - start);
     if (std::count(num.begin(), num.end(), '.') > 1 || num == ".") return bad("malformed number");

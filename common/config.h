@@ -22,7 +22,7 @@ struct FlagSpec {
   FlagType type = FlagType::kString;
   std::string default_value;  // "" = no default; bools: "true"/"false"
   std::string help;
-  bool credential = false;  // adds --NAME-file; value is redacted from logs
+  bool credential = false;           // adds --NAME-file; value is redacted from logs
   std::vector<std::string> choices;  // allowed values; empty = any
   bool negatable = false;            // bools: also accept --no-NAME
   bool required = false;

@@ -57,11 +57,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -90,10 +100,14 @@ std::string Timestamp() {
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -129,11 +143,16 @@ void Init(std::string tool, Format format, Level level) {
 Format DefaultFormat() { return isatty(STDERR_FILENO) ? Format::kText : Format::kJson; }
 
 bool ParseLevel(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::kDebug;
-  else if (text == "info") *out = Level::kInfo;
-  else if (text == "warn" || text == "warning") *out = Level::kWarn;
-  else if (text == "error") *out = Level::kError;
-  else return false;
+  if (text == "debug")
+    *out = Level::kDebug;
+  else if (text == "info")
+    *out = Level::kInfo;
+  else if (text == "warn" || text == "warning")
+    *out = Level::kWarn;
+  else if (text == "error")
+    *out = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -167,8 +186,10 @@ void Write(Level level, std::string_view msg, const Fields& fields) {
       line.push_back(',');
       AppendJsonString(&line, f.key);
       line.push_back(':');
-      if (f.literal) line += f.value;
-      else AppendJsonString(&line, Redact(f.value));
+      if (f.literal)
+        line += f.value;
+      else
+        AppendJsonString(&line, Redact(f.value));
     }
     line.push_back('}');
   } else {
@@ -176,8 +197,10 @@ void Write(Level level, std::string_view msg, const Fields& fields) {
     for (const Field& f : fields) {
       std::string v = f.literal ? f.value : Redact(f.value);
       line += " " + f.key + "=";
-      if (!f.literal && NeedsQuoting(v)) AppendJsonString(&line, v);
-      else line += v;
+      if (!f.literal && NeedsQuoting(v))
+        AppendJsonString(&line, v);
+      else
+        line += v;
     }
   }
   logger->log(spdlog::level::info, line);

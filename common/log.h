@@ -20,7 +20,8 @@ struct Field {
   Field(std::string k, int v) : key(std::move(k)), value(std::to_string(v)), literal(true) {}
   Field(std::string k, unsigned v) : key(std::move(k)), value(std::to_string(v)), literal(true) {}
   Field(std::string k, long v) : key(std::move(k)), value(std::to_string(v)), literal(true) {}
-  Field(std::string k, unsigned long v) : key(std::move(k)), value(std::to_string(v)), literal(true) {}
+  Field(std::string k, unsigned long v)
+      : key(std::move(k)), value(std::to_string(v)), literal(true) {}
   Field(std::string k, long long v) : key(std::move(k)), value(std::to_string(v)), literal(true) {}
   Field(std::string k, unsigned long long v)
       : key(std::move(k)), value(std::to_string(v)), literal(true) {}

@@ -38,7 +38,7 @@ class Child {
   /// After the child ended: Ok on exit 0; Interrupted when we were stopped
   /// by a signal; else Failed naming the command and its exit status/signal.
   Status Result() const;
-  int exit_code() const { return exit_code_; }   // -1 if killed by a signal
+  int exit_code() const { return exit_code_; }  // -1 if killed by a signal
   int term_signal() const { return term_signal_; }
   pid_t pid() const { return pid_; }
 

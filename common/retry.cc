@@ -18,12 +18,13 @@ Millis Deadline::Remaining() const {
 Millis Backoff::Next() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   Millis base = next_;
-  next_ = std::min(policy_.max,
-                   Millis(static_cast<int64_t>(static_cast<double>(next_.count()) * policy_.multiplier)));
+  next_ = std::min(policy_.max, Millis(static_cast<int64_t>(static_cast<double>(next_.count()) *
+                                                            policy_.multiplier)));
   if (policy_.jitter <= 0) return base;
   std::uniform_real_distribution<double> dist(1.0 - policy_.jitter, 1.0 + policy_.jitter);
   // Never 0: a zero wait would spin, and jitter on 1 ms rounds down.
-  return std::max(Millis(1), Millis(static_cast<int64_t>(static_cast<double>(base.count()) * dist(rng))));
+  return std::max(Millis(1),
+                  Millis(static_cast<int64_t>(static_cast<double>(base.count()) * dist(rng))));
 }
 
 Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadline& deadline,

@@ -54,10 +54,10 @@ class Status {
 };
 
 /// Evaluates `expr` (a Status) and returns it from the caller if not ok.
-#define INITKIT_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::initkit::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                 \
+#define INITKIT_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::initkit::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 }  // namespace initkit

@@ -60,8 +60,8 @@ std::vector<Token> Tokenize(std::string_view src) {
                        src[i] == '\\')) {
         ++i;
       }
-      out.push_back({c == '$' ? Token::kVariable : Token::kIdent,
-                     std::string(src.substr(start, i - start))});
+      out.push_back(
+          {c == '$' ? Token::kVariable : Token::kIdent, std::string(src.substr(start, i - start))});
     } else if (c == '=' && i + 1 < n && src[i + 1] == '>') {
       out.push_back({Token::kPunct, "=>"});
       i += 2;
@@ -138,9 +138,9 @@ Status ExtractPhpVersion(std::string_view content, const std::string& key, std::
   };
   // define('KEY', 'V') first: it is the seed's form.
   for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i].kind == Token::kIdent && IEquals(t[i].text, "define") && is(i + 1, Token::kPunct, "(") &&
-        is(i + 2, Token::kString, define_key) && is(i + 3, Token::kPunct, ",") &&
-        is(i + 4, Token::kString)) {
+    if (t[i].kind == Token::kIdent && IEquals(t[i].text, "define") &&
+        is(i + 1, Token::kPunct, "(") && is(i + 2, Token::kString, define_key) &&
+        is(i + 3, Token::kPunct, ",") && is(i + 4, Token::kString)) {
       *out = t[i + 4].text;
       return Status::Ok();
     }
@@ -161,7 +161,8 @@ Status ExtractPhpVersion(std::string_view content, const std::string& key, std::
     }
   }
   return Status::Usage("no version found (looked for define('" + define_key + "', ...), '" +
-                       array_key + "' => ..., $config['" + array_key + "'] = ..., or a bare version)");
+                       array_key + "' => ..., $config['" + array_key +
+                       "'] = ..., or a bare version)");
 }
 
 Status ReadVersionFile(const std::string& path, const std::string& key, std::string* out) {

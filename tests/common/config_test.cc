@@ -18,7 +18,10 @@ ToolSpec TestSpec() {
       {.name = "db-port", .type = FlagType::kInt, .default_value = "3306", .help = "port"},
       {.name = "db-password", .help = "password", .credential = true},
       {.name = "wait-timeout", .type = FlagType::kDuration, .default_value = "60s", .help = "t"},
-      {.name = "keep-exec", .type = FlagType::kBool, .default_value = "true", .help = "x",
+      {.name = "keep-exec",
+       .type = FlagType::kBool,
+       .default_value = "true",
+       .help = "x",
        .negatable = true},
       {.name = "dry-run", .type = FlagType::kBool, .default_value = "false", .help = "d"},
       {.name = "exclude", .type = FlagType::kList, .help = "globs"},
@@ -121,7 +124,8 @@ TEST(ConfigTest, CredentialValueAndFileTogetherIsUsageError) {
   st = Parse({}, {{"INITKIT_DB_PASSWORD", "p"}, {"INITKIT_DB_PASSWORD_FILE", dir.Sub("pw")}}, &c);
   EXPECT_EQ(st.ExitCode(), 2);
   // A command-line flag beats the environment whichever form each has.
-  ASSERT_TRUE(Parse({"--db-password", "cli"}, {{"INITKIT_DB_PASSWORD_FILE", dir.Sub("pw")}}, &c).ok());
+  ASSERT_TRUE(
+      Parse({"--db-password", "cli"}, {{"INITKIT_DB_PASSWORD_FILE", dir.Sub("pw")}}, &c).ok());
   EXPECT_EQ(c.Get("db-password"), "cli");
 }
 

@@ -53,7 +53,8 @@ TEST(LogTest, SecretsAreMaskedInMessagesAndFields) {
   log::Init("initkit-test", log::Format::kText, log::Level::kDebug);
   log::AddSecret("hunter2-long-secret");
   std::string out = CaptureStderr([] {
-    log::Error("connect failed with password hunter2-long-secret", {{"dsn", "u:hunter2-long-secret@h"}});
+    log::Error("connect failed with password hunter2-long-secret",
+               {{"dsn", "u:hunter2-long-secret@h"}});
   });
   EXPECT_EQ(out.find("hunter2-long-secret"), std::string::npos) << out;
   EXPECT_NE(out.find("[REDACTED]"), std::string::npos);
@@ -79,13 +80,18 @@ TEST(FileUtilTest, AtomicWriteSetsModeAndLeavesNoTemp) {
 
 TEST(RetryTest, TransientErrorsRetryUntilDeadlinePermanentOnesStop) {
   int calls = 0;
-  Status st = Retry("thing", {.initial = Millis(1), .max = Millis(5)}, Deadline::After(Millis(2000)),
-                    [&](int n) { ++calls; return n < 3 ? Status::NotReady("later") : Status::Ok(); });
+  Status st = Retry("thing", {.initial = Millis(1), .max = Millis(5)},
+                    Deadline::After(Millis(2000)), [&](int n) {
+                      ++calls;
+                      return n < 3 ? Status::NotReady("later") : Status::Ok();
+                    });
   EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(calls, 3);
   calls = 0;
-  st = Retry("thing", {.initial = Millis(1)}, Deadline::After(Millis(2000)),
-             [&](int) { ++calls; return Status::Failed("denied"); });
+  st = Retry("thing", {.initial = Millis(1)}, Deadline::After(Millis(2000)), [&](int) {
+    ++calls;
+    return Status::Failed("denied");
+  });
   EXPECT_EQ(st.ExitCode(), 1);
   EXPECT_EQ(calls, 1);
   st = Retry("thing", {.initial = Millis(1), .max_attempts = 4}, Deadline::Never(),

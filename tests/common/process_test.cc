@@ -21,7 +21,8 @@ TEST(SplitWordsTest, ShellLikeQuoting) {
   EXPECT_EQ(Split("  a   b\t c\n"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(Split("seed:run -s 'Initial Seed'"),
             (std::vector<std::string>{"seed:run", "-s", "Initial Seed"}));
-  EXPECT_EQ(Split(R"(a "b \"c\" \$d \x" e)"), (std::vector<std::string>{"a", "b \"c\" $d \\x", "e"}));
+  EXPECT_EQ(Split(R"(a "b \"c\" \$d \x" e)"),
+            (std::vector<std::string>{"a", "b \"c\" $d \\x", "e"}));
   EXPECT_EQ(Split(R"(a\ b c\'d)"), (std::vector<std::string>{"a b", "c'd"}));
   EXPECT_EQ(Split("''"), (std::vector<std::string>{""}));
   EXPECT_EQ(Split("a'b'\"c\"d"), (std::vector<std::string>{"abcd"}));

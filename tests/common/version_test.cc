@@ -25,8 +25,8 @@ TEST(VersionTest, ZeroPaddingAndSegmentCounts) {
 
 TEST(VersionTest, GarbageIsRejected) {
   Version v;
-  for (const char* bad : {"", "abc", "1..2", "1.2.", ".1", "1.2-beta", "1,2", "1.2.x",
-                          "99999999999999999999999"}) {
+  for (const char* bad :
+       {"", "abc", "1..2", "1.2.", ".1", "1.2-beta", "1,2", "1.2.x", "99999999999999999999999"}) {
     EXPECT_EQ(ParseVersion(bad, &v).ExitCode(), 2) << bad;
   }
 }
@@ -41,7 +41,8 @@ TEST(PhpVersionFileTest, DefineForm) {
 
 TEST(PhpVersionFileTest, ReturnArrayAndConfigForms) {
   std::string out;
-  ASSERT_TRUE(ExtractPhpVersion("<?php\nreturn ['name' => 'x', 'version' => '2.3.4'];", "", &out).ok());
+  ASSERT_TRUE(
+      ExtractPhpVersion("<?php\nreturn ['name' => 'x', 'version' => '2.3.4'];", "", &out).ok());
   EXPECT_EQ(out, "2.3.4");
   ASSERT_TRUE(ExtractPhpVersion("<?php return array(\"version\" => \"5.0\");", "", &out).ok());
   EXPECT_EQ(out, "5.0");
@@ -73,7 +74,8 @@ TEST(PhpVersionFileTest, PlainFileAndNothingFound) {
 }
 
 TEST(JsonPointerTest, Lookups) {
-  nlohmann::json doc = nlohmann::json::parse(R"({"version":"1.2","app":{"v":3,"list":["a"]},"n":null})");
+  nlohmann::json doc =
+      nlohmann::json::parse(R"({"version":"1.2","app":{"v":3,"list":["a"]},"n":null})");
   std::string out;
   ASSERT_TRUE(JsonPointerString(doc, "/version", &out).ok());
   EXPECT_EQ(out, "1.2");

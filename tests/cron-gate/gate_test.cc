@@ -25,14 +25,17 @@ FakeResponse Json(const std::string& version, int status = 200) {
 }
 
 std::vector<std::string> Args(const HttpServer& server, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--url", server.base_url() + "/_healthz/ready",
-                                   "--interval", "20ms", "--timeout", "2s", "--log-format",
-                                   "json"};
+  std::vector<std::string> args = {"--url",        server.base_url() + "/_healthz/ready",
+                                   "--interval",   "20ms",
+                                   "--timeout",    "2s",
+                                   "--log-format", "json"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
 
-RunOutput Gate(const std::vector<std::string>& args) { return RunBinary("initkit-cron-gate", args); }
+RunOutput Gate(const std::vector<std::string>& args) {
+  return RunBinary("initkit-cron-gate", args);
+}
 
 std::vector<nlohmann::json> Records(const std::string& err) {
   std::vector<nlohmann::json> out;
@@ -77,13 +80,14 @@ TEST(CronGateTest, MismatchRetriesThenExits3WithBothVersionsInEveryLine) {
 
 TEST(CronGateTest, AtLeastOpensForNewerButNotOlder) {
   HttpServer newer([](const FakeRequest&) { return Json("5.0.0"); });
-  EXPECT_EQ(Gate(Args(newer, {"--expected-version", "4.99.5", "--compare", "at-least"})).exit_code, 0);
+  EXPECT_EQ(Gate(Args(newer, {"--expected-version", "4.99.5", "--compare", "at-least"})).exit_code,
+            0);
   EXPECT_EQ(Gate(Args(newer, {"--expected-version", "4.99.5", "--retries", "0"})).exit_code, 3);
   HttpServer older([](const FakeRequest&) { return Json("4.99.4.9"); });
-  EXPECT_EQ(Gate(Args(older, {"--expected-version", "4.99.5", "--compare", "at-least",
-                              "--retries", "0"}))
-                .exit_code,
-            3);
+  EXPECT_EQ(
+      Gate(Args(older, {"--expected-version", "4.99.5", "--compare", "at-least", "--retries", "0"}))
+          .exit_code,
+      3);
 }
 
 TEST(CronGateTest, Non2xxNeverOpensEvenWithMatchingBody) {
@@ -118,8 +122,9 @@ TEST(CronGateTest, RecoversWhenEndpointBecomesHealthy) {
 }
 
 TEST(CronGateTest, MalformedOrWrongShapeBodiesEndIn124) {
-  for (std::string body : {std::string("{not json"), std::string(R"({"other":"1.0"})"),
-                           std::string(R"({"version":{"x":1}})"), std::string(R"({"version":"abc"})")}) {
+  for (std::string body :
+       {std::string("{not json"), std::string(R"({"other":"1.0"})"),
+        std::string(R"({"version":{"x":1}})"), std::string(R"({"version":"abc"})")}) {
     HttpServer server([&](const FakeRequest&) {
       FakeResponse r;
       r.body = body;
@@ -137,9 +142,10 @@ TEST(CronGateTest, JsonPointerSelectsNestedVersion) {
     r.body = R"({"app":{"build":{"version":"2.1"}},"version":"9"})";
     return r;
   });
-  EXPECT_EQ(Gate(Args(server, {"--expected-version", "2.1", "--json-pointer", "/app/build/version"}))
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Gate(Args(server, {"--expected-version", "2.1", "--json-pointer", "/app/build/version"}))
+          .exit_code,
+      0);
 }
 
 TEST(CronGateTest, BodyOverOneMebibyteIsRefused) {
@@ -160,8 +166,8 @@ TEST(CronGateTest, StallingEndpointCannotOverrunTheDeadline) {
     return r;
   });
   // Without the deadline this would retry 1000 times, 500 ms each.
-  RunOutput r = Gate(Args(server, {"--expected-version", "1.0", "--retries", "1000",
-                                   "--timeout", "500ms", "--deadline", "1s"}));
+  RunOutput r = Gate(Args(server, {"--expected-version", "1.0", "--retries", "1000", "--timeout",
+                                   "500ms", "--deadline", "1s"}));
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_LT(r.elapsed, seconds(10)) << "deadline ignored";
   EXPECT_GE(server.request_count(), 1);
@@ -170,8 +176,9 @@ TEST(CronGateTest, StallingEndpointCannotOverrunTheDeadline) {
 
 TEST(CronGateTest, UnreachableEndpointEndsIn124AtTheDeadline) {
   int port = FreePort();
-  RunOutput r = Gate({"--url", "http://127.0.0.1:" + std::to_string(port) + "/", "--expected-version",
-                      "1.0", "--retries", "100000", "--interval", "50ms", "--deadline", "700ms"});
+  RunOutput r =
+      Gate({"--url", "http://127.0.0.1:" + std::to_string(port) + "/", "--expected-version", "1.0",
+            "--retries", "100000", "--interval", "50ms", "--deadline", "700ms"});
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
   EXPECT_LT(r.elapsed, seconds(10));
@@ -192,13 +199,13 @@ TEST(CronGateTest, HttpsWithCustomCaAndHeaders) {
   RunOutput ok = Gate(Args(server, {"--expected-version", "3.2.1", "--ca-file", dir.Sub("ca.pem"),
                                     "--header", "X-Gate-Token: abc"}));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  RunOutput no_header = Gate(Args(server, {"--expected-version", "3.2.1", "--ca-file",
-                                           dir.Sub("ca.pem"), "--retries", "0"}));
+  RunOutput no_header = Gate(Args(
+      server, {"--expected-version", "3.2.1", "--ca-file", dir.Sub("ca.pem"), "--retries", "0"}));
   EXPECT_EQ(no_header.exit_code, 124) << no_header.err;
   int before = server.request_count();
-  RunOutput wrong_ca = Gate(Args(server, {"--expected-version", "3.2.1", "--ca-file",
-                                          dir.Sub("other.pem"), "--header", "X-Gate-Token: abc",
-                                          "--retries", "0"}));
+  RunOutput wrong_ca =
+      Gate(Args(server, {"--expected-version", "3.2.1", "--ca-file", dir.Sub("other.pem"),
+                         "--header", "X-Gate-Token: abc", "--retries", "0"}));
   EXPECT_EQ(wrong_ca.exit_code, 124) << wrong_ca.err;
   EXPECT_EQ(server.request_count(), before) << "a request passed an unverified TLS handshake";
 }
@@ -206,7 +213,8 @@ TEST(CronGateTest, HttpsWithCustomCaAndHeaders) {
 TEST(CronGateTest, VersionFileForms) {
   HttpServer server([](const FakeRequest&) { return Json("04.99.005.000"); });
   TempDir dir;
-  WriteFile(dir.Sub("version.php"), "<?php\n// define('APP_VERSION', '1.0');\ndefine('APP_VERSION', '04.99.005.000');\n");
+  WriteFile(dir.Sub("version.php"),
+            "<?php\n// define('APP_VERSION', '1.0');\ndefine('APP_VERSION', '04.99.005.000');\n");
   WriteFile(dir.Sub("array.php"), "<?php\nreturn ['version' => '4.99.5'];\n");
   WriteFile(dir.Sub("config.php"), "<?php\n$config['version'] = '4.99.5.0';\n");
   WriteFile(dir.Sub("plain"), "4.99.5\n");
@@ -227,15 +235,19 @@ TEST(CronGateTest, BadInputIsUsageError) {
   std::vector<Case> cases = {
       {{"--expected-version", "1.0"}, "--url"},
       {{"--url", server.base_url()}, "--expected-version"},
-      {{"--url", server.base_url(), "--expected-version", "1.0", "--version-file", dir.Sub("junk.php")},
+      {{"--url", server.base_url(), "--expected-version", "1.0", "--version-file",
+        dir.Sub("junk.php")},
        "not both"},
       {{"--url", server.base_url(), "--version-file", dir.Sub("missing.php")}, "missing.php"},
       {{"--url", server.base_url(), "--version-file", dir.Sub("junk.php")}, "junk.php"},
       {{"--url", "ftp://x/", "--expected-version", "1.0"}, "--url"},
       {{"--url", server.base_url(), "--expected-version", "one"}, "one"},
-      {{"--url", server.base_url(), "--expected-version", "1.0", "--interval", "soon"}, "--interval"},
-      {{"--url", server.base_url(), "--expected-version", "1.0", "--compare", "fuzzy"}, "--compare"},
-      {{"--url", server.base_url(), "--expected-version", "1.0", "--header", "NoColon"}, "--header"},
+      {{"--url", server.base_url(), "--expected-version", "1.0", "--interval", "soon"},
+       "--interval"},
+      {{"--url", server.base_url(), "--expected-version", "1.0", "--compare", "fuzzy"},
+       "--compare"},
+      {{"--url", server.base_url(), "--expected-version", "1.0", "--header", "NoColon"},
+       "--header"},
       {{"--url", server.base_url(), "--expected-version", "1.0", "--ca-file", dir.Sub("none.pem")},
        "none.pem"},
       {{"--url", server.base_url(), "--expected-version", "1.0", "--frobnicate"}, "--frobnicate"},
@@ -250,8 +262,9 @@ TEST(CronGateTest, BadInputIsUsageError) {
 
 TEST(CronGateTest, EnvironmentConfiguresAndFlagsWin) {
   HttpServer server([](const FakeRequest&) { return Json("2.0"); });
-  RunOutput r = RunBinary("initkit-cron-gate", {},
-                          {{"INITKIT_URL", server.base_url() + "/"}, {"INITKIT_EXPECTED_VERSION", "2.0"}});
+  RunOutput r =
+      RunBinary("initkit-cron-gate", {},
+                {{"INITKIT_URL", server.base_url() + "/"}, {"INITKIT_EXPECTED_VERSION", "2.0"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = RunBinary("initkit-cron-gate", {"--expected-version", "3.0", "--retries", "0"},
                 {{"INITKIT_URL", server.base_url() + "/"}, {"INITKIT_EXPECTED_VERSION", "2.0"}});
@@ -260,8 +273,8 @@ TEST(CronGateTest, EnvironmentConfiguresAndFlagsWin) {
 
 TEST(CronGateTest, CommandIsExecutedInPlace) {
   HttpServer server([](const FakeRequest&) { return Json("1.0"); });
-  std::vector<std::string> args = Args(server, {"--expected-version", "1.0", "--", "sh", "-c",
-                                                "echo pid=$$; exit 42"});
+  std::vector<std::string> args =
+      Args(server, {"--expected-version", "1.0", "--", "sh", "-c", "echo pid=$$; exit 42"});
   RunningBinary bin("initkit-cron-gate", args);
   pid_t pid = bin.pid();
   RunOutput r = bin.Wait();
@@ -271,14 +284,16 @@ TEST(CronGateTest, CommandIsExecutedInPlace) {
 
 TEST(CronGateTest, CommandNotFoundOrNotExecutable) {
   HttpServer server([](const FakeRequest&) { return Json("1.0"); });
-  EXPECT_EQ(Gate(Args(server, {"--expected-version", "1.0", "--", "/nonexistent/cron"})).exit_code, 127);
+  EXPECT_EQ(Gate(Args(server, {"--expected-version", "1.0", "--", "/nonexistent/cron"})).exit_code,
+            127);
   TempDir dir;
   WriteFile(dir.Sub("not-executable"), "#!/bin/sh\n", 0644);
-  EXPECT_EQ(Gate(Args(server, {"--expected-version", "1.0", "--", dir.Sub("not-executable")})).exit_code,
-            126);
+  EXPECT_EQ(
+      Gate(Args(server, {"--expected-version", "1.0", "--", dir.Sub("not-executable")})).exit_code,
+      126);
   // A closed gate never runs CMD.
-  RunOutput r = Gate(Args(server, {"--expected-version", "2.0", "--retries", "0", "--", "touch",
-                                   dir.Sub("ran")}));
+  RunOutput r = Gate(
+      Args(server, {"--expected-version", "2.0", "--retries", "0", "--", "touch", dir.Sub("ran")}));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(::access(dir.Sub("ran").c_str(), F_OK), 0);
 }
@@ -297,13 +312,27 @@ TEST(CronGateTest, SigtermStopsWaitingAtOnce) {
 TEST(CronGateTest, ConsecutiveMatchesRequiredAndMismatchResets) {
   std::atomic<int> n{0};
   HttpServer alternating([&](const FakeRequest&) { return Json(++n % 2 ? "2.0" : "1.0"); });
-  RunOutput r = Gate(Args(alternating, {"--expected-version", "2.0", "--consecutive", "3",
-                                        "--retries", "6"}));
+  RunOutput r = Gate(
+      Args(alternating, {"--expected-version", "2.0", "--consecutive", "3", "--retries", "6"}));
   EXPECT_NE(r.exit_code, 0) << r.err;
   HttpServer steady([](const FakeRequest&) { return Json("2.0"); });
   r = Gate(Args(steady, {"--expected-version", "2.0", "--consecutive", "3"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(steady.request_count(), 3);
+}
+
+TEST(CronGateTest, EachRequestOpensANewConnectionUnlessReuseIsAsked) {
+  HttpServer fresh([](const FakeRequest&) { return Json("2.0"); });
+  EXPECT_EQ(Gate(Args(fresh, {"--expected-version", "2.0", "--consecutive", "3"})).exit_code, 0);
+  EXPECT_EQ(fresh.request_count(), 3);
+  EXPECT_EQ(fresh.connection_count(), 3);  // a Service would spread them over its pods
+  HttpServer reused([](const FakeRequest&) { return Json("2.0"); });
+  EXPECT_EQ(
+      Gate(Args(reused, {"--expected-version", "2.0", "--consecutive", "3", "--reuse-connection"}))
+          .exit_code,
+      0);
+  EXPECT_EQ(reused.request_count(), 3);
+  EXPECT_EQ(reused.connection_count(), 1);
 }
 
 }  // namespace

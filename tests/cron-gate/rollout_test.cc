@@ -39,13 +39,15 @@ json Deployment(int gen, int observed, int want, int replicas, int updated, int 
 TEST(JudgeRolloutTest, FollowsKubectlRules) {
   using V = crongate::RolloutVerdict;
   EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 3, 3, 3)).kind, V::kComplete);
-  EXPECT_EQ(crongate::JudgeRollout(Deployment(3, 2, 3, 3, 3, 3)).kind, V::kWaiting);  // not observed
+  EXPECT_EQ(crongate::JudgeRollout(Deployment(3, 2, 3, 3, 3, 3)).kind,
+            V::kWaiting);  // not observed
   EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 4, 2, 2)).kind, V::kWaiting);  // not updated
   auto old_left = crongate::JudgeRollout(Deployment(2, 2, 3, 4, 3, 3));
   EXPECT_EQ(old_left.kind, V::kWaiting);
   EXPECT_NE(old_left.detail.find("old replicas"), std::string::npos);
   EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 3, 3, 2)).kind, V::kWaiting);  // unavailable
-  auto stalled = crongate::JudgeRollout(Deployment(2, 2, 3, 4, 2, 2, "ReplicaSet web-7f has timed out progressing."));
+  auto stalled = crongate::JudgeRollout(
+      Deployment(2, 2, 3, 4, 2, 2, "ReplicaSet web-7f has timed out progressing."));
   EXPECT_EQ(stalled.kind, V::kFailed);
   EXPECT_NE(stalled.detail.find("timed out progressing"), std::string::npos);
   json no_replicas = Deployment(1, 1, 1, 1, 1, 1);
@@ -57,7 +59,8 @@ TEST(JudgeRolloutTest, TargetParsing) {
   std::string name;
   EXPECT_TRUE(crongate::ParseRolloutTarget("deployment/web", &name).ok());
   EXPECT_EQ(name, "web");
-  for (const char* bad : {"web", "statefulset/web", "deployment/", "deployment/We b", "deployment/a/b"}) {
+  for (const char* bad :
+       {"web", "statefulset/web", "deployment/", "deployment/We b", "deployment/a/b"}) {
     EXPECT_EQ(crongate::ParseRolloutTarget(bad, &name).ExitCode(), 2) << bad;
   }
 }
@@ -74,17 +77,22 @@ class RolloutGateTest : public ::testing::Test {
           auto auth = req.headers.find("authorization");
           if (auth == req.headers.end() || auth->second != "Bearer rollout-token") {
             r.status = 401;
-            r.body = json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                          {"reason", "Unauthorized"}, {"message", "Unauthorized"}, {"code", 401}}
-                         .dump();
+            r.body =
+                json{{"kind", "Status"},         {"apiVersion", "v1"},        {"status", "Failure"},
+                     {"reason", "Unauthorized"}, {"message", "Unauthorized"}, {"code", 401}}
+                    .dump();
             return r;
           }
           if (req.method != "GET" || req.path != "/apis/apps/v1/namespaces/shop/deployments/web") {
             r.status = 404;
-            r.body = json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                          {"reason", "NotFound"},
-                          {"message", "deployments.apps \"x\" not found"}, {"code", 404}}
-                         .dump();
+            r.body = json{
+                {"kind", "Status"},
+                {"apiVersion", "v1"},
+                {"status", "Failure"},
+                {"reason", "NotFound"},
+                {"message", "deployments.apps \"x\" not found"},
+                {"code",
+                 404}}.dump();
             return r;
           }
           r.body = script_(std::chrono::steady_clock::now() - start_).dump();
@@ -100,10 +108,14 @@ class RolloutGateTest : public ::testing::Test {
         {"apiVersion", "v1"},
         {"kind", "Config"},
         {"current-context", "test"},
-        {"clusters", {{{"name", "c"}, {"cluster", {{"server", api_->base_url()},
-                                                    {"certificate-authority", dir_.Sub("ca.pem")}}}}}},
+        {"clusters",
+         {{{"name", "c"},
+           {"cluster",
+            {{"server", api_->base_url()}, {"certificate-authority", dir_.Sub("ca.pem")}}}}}},
         {"users", {{{"name", "u"}, {"user", {{"token", "rollout-token"}}}}}},
-        {"contexts", {{{"name", "test"}, {"context", {{"cluster", "c"}, {"user", "u"}, {"namespace", "shop"}}}}}}};
+        {"contexts",
+         {{{"name", "test"},
+           {"context", {{"cluster", "c"}, {"user", "u"}, {"namespace", "shop"}}}}}}};
     WriteFile(dir_.Sub("ca.pem"), pki.ca_pem);
     WriteFile(dir_.Sub("kubeconfig"), kubeconfig.dump(2));
     start_ = std::chrono::steady_clock::now();

@@ -158,8 +158,10 @@ RunOutput RunningBinary::Wait(std::chrono::milliseconds timeout) {
   result_.err = err_;
   result_.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start_);
-  if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) result_.exit_code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    result_.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    result_.exit_code = 128 + WTERMSIG(status);
   if (const char* log = std::getenv("INITKIT_TEST_OUTPUT_LOG"); log && *log) {
     std::ofstream f(log, std::ios::app | std::ios::binary);
     f << out_ << err_;

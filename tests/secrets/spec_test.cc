@@ -41,7 +41,9 @@ TEST(SpecTest, ParsesTheContractExample) {
       EXPECT_EQ(k.OutputKeys(),
                 (std::vector<std::string>{"oauth-private.key", "oauth-public.key"}));
     }
-    if (k.name == "PASS") EXPECT_EQ(k.gen.length, 24);
+    if (k.name == "PASS") {
+      EXPECT_EQ(k.gen.length, 24);
+    }
   }
 }
 
@@ -89,9 +91,15 @@ TEST(SpecTest, DefaultsPerGenerator) {
                     &s)
                   .ok());
   for (const KeySpec& k : s.once) {
-    if (k.name == "H") EXPECT_EQ(k.gen.bytes, 16);
-    if (k.name == "B") EXPECT_EQ(k.gen.bytes, 32);
-    if (k.name == "A") EXPECT_EQ(k.gen.length, 32);
+    if (k.name == "H") {
+      EXPECT_EQ(k.gen.bytes, 16);
+    }
+    if (k.name == "B") {
+      EXPECT_EQ(k.gen.bytes, 32);
+    }
+    if (k.name == "A") {
+      EXPECT_EQ(k.gen.length, 32);
+    }
   }
 }
 

@@ -83,47 +83,73 @@ ToolSpec GateToolSpec() {
       "never answered usably.";
   spec.accepts_command = true;
   spec.flags = {
-      {.name = "url", .help = "Health endpoint to GET (http:// or https://)", .required = true,
+      {.name = "url",
+       .help = "Health endpoint to GET (http:// or https://)",
+       .required = true,
        .value_name = "URL"},
       {.name = "version-file",
        .help = "File holding this pod's version: PHP define()/return array/$config form, or "
                "just the version",
        .value_name = "FILE"},
-      {.name = "expected-version", .help = "This pod's version, given directly",
-       .value_name = "V"},
+      {.name = "expected-version", .help = "This pod's version, given directly", .value_name = "V"},
       {.name = "version-key",
        .help = "Name in the version file (default: APP_VERSION for define, 'version' for arrays)",
        .value_name = "NAME"},
-      {.name = "json-pointer", .default_value = "/version",
-       .help = "Where the running version is in the JSON body (RFC 6901)", .value_name = "PTR"},
-      {.name = "compare", .default_value = "exact",
+      {.name = "json-pointer",
+       .default_value = "/version",
+       .help = "Where the running version is in the JSON body (RFC 6901)",
+       .value_name = "PTR"},
+      {.name = "compare",
+       .default_value = "exact",
        .help = "exact: open on equal; at-least: open when the running version is the same or newer",
-       .choices = {"exact", "at-least"}, .value_name = "MODE"},
-      {.name = "retries", .type = FlagType::kInt, .default_value = "5",
-       .help = "Retries after the first failed attempt", .value_name = "N"},
-      {.name = "interval", .type = FlagType::kDuration, .default_value = "1s",
-       .help = "Wait between attempts", .value_name = "DURATION"},
-      {.name = "timeout", .type = FlagType::kDuration, .default_value = "2s",
-       .help = "Per-request timeout", .value_name = "DURATION"},
-      {.name = "deadline", .type = FlagType::kDuration, .default_value = "60s",
-       .help = "Give up after this long in all", .value_name = "DURATION"},
-      {.name = "consecutive", .type = FlagType::kInt, .default_value = "1",
+       .choices = {"exact", "at-least"},
+       .value_name = "MODE"},
+      {.name = "retries",
+       .type = FlagType::kInt,
+       .default_value = "5",
+       .help = "Retries after the first failed attempt",
+       .value_name = "N"},
+      {.name = "interval",
+       .type = FlagType::kDuration,
+       .default_value = "1s",
+       .help = "Wait between attempts",
+       .value_name = "DURATION"},
+      {.name = "timeout",
+       .type = FlagType::kDuration,
+       .default_value = "2s",
+       .help = "Per-request timeout",
+       .value_name = "DURATION"},
+      {.name = "deadline",
+       .type = FlagType::kDuration,
+       .default_value = "60s",
+       .help = "Give up after this long in all",
+       .value_name = "DURATION"},
+      {.name = "consecutive",
+       .type = FlagType::kInt,
+       .default_value = "1",
        .help = "Matching answers needed in a row (a mismatch resets the count)",
        .value_name = "N"},
-      {.name = "reuse-connection", .type = FlagType::kBool, .default_value = "false",
+      {.name = "reuse-connection",
+       .type = FlagType::kBool,
+       .default_value = "false",
        .help = "Reuse one connection for all requests (default: a new one each time, so a "
                "Service spreads them over its pods)"},
-      {.name = "header", .type = FlagType::kList, .help = "Extra request header 'Name: value'",
+      {.name = "header",
+       .type = FlagType::kList,
+       .help = "Extra request header 'Name: value'",
        .value_name = "HEADER"},
-      {.name = "ca-file", .help = "CA bundle to verify an https:// endpoint against",
+      {.name = "ca-file",
+       .help = "CA bundle to verify an https:// endpoint against",
        .value_name = "FILE"},
       {.name = "rollout",
        .help = "First wait until this Deployment's rollout is complete, as `kubectl rollout "
                "status` judges it (ProgressDeadlineExceeded: exit 1)",
        .value_name = "deployment/NAME"},
-      {.name = "namespace", .help = "Namespace of --rollout (default: the service account's)",
+      {.name = "namespace",
+       .help = "Namespace of --rollout (default: the service account's)",
        .value_name = "NS"},
-      {.name = "kubeconfig", .help = "Kubeconfig for --rollout (default: in-cluster service account)",
+      {.name = "kubeconfig",
+       .help = "Kubeconfig for --rollout (default: in-cluster service account)",
        .value_name = "FILE"},
   };
   return spec;
@@ -132,7 +158,8 @@ ToolSpec GateToolSpec() {
 Status OptionsFromConfig(const Config& c, GateOptions* o) {
   o->url = c.Get("url");
   if (o->url.rfind("http://", 0) != 0 && o->url.rfind("https://", 0) != 0) {
-    return Status::Usage("--url: '" + UrlForDisplay(o->url) + "' is not an http:// or https:// URL");
+    return Status::Usage("--url: '" + UrlForDisplay(o->url) +
+                         "' is not an http:// or https:// URL");
   }
   bool has_file = c.IsSet("version-file");
   bool has_value = c.IsSet("expected-version");
@@ -141,7 +168,8 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
                                   : "missing --version-file or --expected-version");
   }
   std::string text = c.Get("expected-version");
-  if (has_file) INITKIT_RETURN_IF_ERROR(ReadVersionFile(c.Get("version-file"), c.Get("version-key"), &text));
+  if (has_file)
+    INITKIT_RETURN_IF_ERROR(ReadVersionFile(c.Get("version-file"), c.Get("version-key"), &text));
   Status st = ParseVersion(text, &o->expected);
   if (!st.ok()) {
     return st.Annotate(has_file ? "--version-file " + c.Get("version-file") : "--expected-version");
@@ -155,7 +183,8 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   if (retries < 0 || retries > 100000) return Status::Usage("--retries: must be 0 or more");
   o->retries = static_cast<int>(retries);
   int64_t consecutive = c.GetInt("consecutive");
-  if (consecutive < 1 || consecutive > 1000) return Status::Usage("--consecutive: must be 1 or more");
+  if (consecutive < 1 || consecutive > 1000)
+    return Status::Usage("--consecutive: must be 1 or more");
   o->consecutive = static_cast<int>(consecutive);
   o->interval = c.GetDuration("interval");
   o->timeout = c.GetDuration("timeout");
@@ -170,7 +199,8 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   }
   o->headers = c.GetList("header");
   o->ca_file = c.Get("ca-file");
-  if (c.IsSet("rollout")) INITKIT_RETURN_IF_ERROR(ParseRolloutTarget(c.Get("rollout"), &o->rollout));
+  if (c.IsSet("rollout"))
+    INITKIT_RETURN_IF_ERROR(ParseRolloutTarget(c.Get("rollout"), &o->rollout));
   o->namespace_ = c.Get("namespace");
   o->kubeconfig = c.Get("kubeconfig");
   if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
@@ -206,7 +236,8 @@ Status RunGate(const GateOptions& o, const Deadline& deadline) {
   for (int attempt = 1;; ++attempt) {
     if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
     // Never start a request that could end past the deadline by more than one timeout.
-    auto timeout = std::min(o.timeout, std::max(deadline.Remaining(), std::chrono::milliseconds(1)));
+    auto timeout =
+        std::min(o.timeout, std::max(deadline.Remaining(), std::chrono::milliseconds(1)));
     last = Ask(client, o, timeout);
     if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
     log::Fields fields = {{"attempt", attempt},

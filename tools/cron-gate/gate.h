@@ -22,9 +22,9 @@ struct GateOptions {
   Compare compare = Compare::kExact;
   int retries = 5;  // retries after the first failed attempt
   std::chrono::milliseconds interval{1000};
-  std::chrono::milliseconds timeout{2000};   // per request
+  std::chrono::milliseconds timeout{2000};    // per request
   std::chrono::milliseconds deadline{60000};  // whole run
-  int consecutive = 1;  // matching answers in a row needed to open
+  int consecutive = 1;                        // matching answers in a row needed to open
   bool reuse_connection = false;
   std::vector<std::string> headers;
   std::string ca_file;

@@ -30,7 +30,8 @@ RolloutVerdict JudgeRollout(const nlohmann::json& d) {
   if (d.contains("status") && d["status"].contains("conditions") &&
       d["status"]["conditions"].is_array()) {
     for (const auto& c : d["status"]["conditions"]) {
-      if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
+      if (c.value("type", "") == "Progressing" &&
+          c.value("reason", "") == "ProgressDeadlineExceeded") {
         v.kind = RolloutVerdict::kFailed;
         v.detail = "rollout exceeded its progress deadline: " + c.value("message", std::string());
         return v;
@@ -61,9 +62,10 @@ Status ParseRolloutTarget(const std::string& text, std::string* name) {
   std::string kind = slash == std::string::npos ? "" : text.substr(0, slash);
   *name = slash == std::string::npos ? "" : text.substr(slash + 1);
   if ((kind != "deployment" && kind != "deployments" && kind != "deploy") || name->empty() ||
-      name->size() > 253 || name->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") !=
-                                std::string::npos) {
-    return Status::Usage("--rollout: expected deployment/NAME (a DNS-1123 name), got '" + text + "'");
+      name->size() > 253 ||
+      name->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos) {
+    return Status::Usage("--rollout: expected deployment/NAME (a DNS-1123 name), got '" + text +
+                         "'");
   }
   return Status::Ok();
 }
@@ -95,8 +97,8 @@ Status WaitForRollout(K8sClient& client, const std::string& ns, const std::strin
     }
     if (deadline.Expired()) break;
   }
-  return Status::NotReady("deployment/" + name + " rollout not complete before the deadline: " +
-                          last_detail);
+  return Status::NotReady("deployment/" + name +
+                          " rollout not complete before the deadline: " + last_detail);
 }
 
 }  // namespace initkit::crongate
