@@ -208,21 +208,7 @@ bool MariaDbServer::Launch(std::string* error) {
   return false;
 }
 
-void MariaDbServer::Stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (Clock::now() < deadline) {
-    int ws = 0;
-    pid_t r = waitpid(pid_, &ws, WNOHANG);
-    if (r == pid_ || r < 0) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Kill();
-}
+void MariaDbServer::Stop() { TerminateProcess(&pid_, std::chrono::seconds(60)); }
 
 void MariaDbServer::Kill() {
   if (pid_ <= 0) return;

@@ -98,24 +98,7 @@ bool RedisServer::Launch(const std::string& config, bool sentinel, const std::st
   return false;
 }
 
-void RedisServer::Stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (Clock::now() < deadline) {
-    int ws = 0;
-    pid_t r = waitpid(pid_, &ws, WNOHANG);
-    if (r == pid_ || r < 0) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid_, SIGKILL);
-  int ws = 0;
-  waitpid(pid_, &ws, 0);
-  pid_ = -1;
-}
+void RedisServer::Stop() { TerminateProcess(&pid_, std::chrono::seconds(30)); }
 
 std::string RedisServer::Log() const {
   if (!dir_) return "";

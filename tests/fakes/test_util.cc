@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,6 +175,23 @@ RunOutput RunBinary(const std::string& path, const std::vector<std::string>& arg
                     std::chrono::milliseconds timeout) {
   RunningBinary bin(path, args, env);
   return bin.Wait(timeout);
+}
+
+void TerminateProcess(pid_t* pid, std::chrono::milliseconds grace) {
+  if (*pid <= 0) return;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0));
+  ::kill(*pid, SIGTERM);
+  bool exited = false;
+  if (pidfd >= 0) {
+    struct pollfd pfd = {pidfd, POLLIN, 0};
+    exited = ::poll(&pfd, 1, static_cast<int>(grace.count())) == 1;
+    ::close(pidfd);
+  }
+  if (!exited) ::kill(*pid, SIGKILL);
+  int ws = 0;
+  while (::waitpid(*pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  *pid = -1;
 }
 
 int FreePort() {

@@ -68,6 +68,11 @@ RunOutput RunBinary(const std::string& path, const std::vector<std::string>& arg
                     const std::map<std::string, std::string>& env = {},
                     std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+/// Stops a server process started by a fake: SIGTERM, up to `grace` for it
+/// to exit (waiting on a pidfd, not polling), then SIGKILL; always reaps.
+/// Sets *pid to -1. Does nothing when *pid <= 0.
+void TerminateProcess(pid_t* pid, std::chrono::milliseconds grace);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
 
