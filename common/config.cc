@@ -95,6 +95,18 @@ std::string HelpFor(const FlagSpec& f) {
 
 }  // namespace
 
+FlagSpec& AddFlag(ToolSpec* spec, std::string name, FlagType type, std::string default_value,
+                  std::string help, std::string value_name) {
+  FlagSpec f;
+  f.name = std::move(name);
+  f.type = type;
+  f.default_value = std::move(default_value);
+  f.help = std::move(help);
+  f.value_name = std::move(value_name);
+  spec->flags.push_back(std::move(f));
+  return spec->flags.back();
+}
+
 Environment CurrentEnvironment() {
   Environment env;
   for (char** e = environ; e && *e; ++e) {

@@ -46,6 +46,11 @@ struct ToolSpec {
   bool accepts_command = false;  // `-- CMD ARGS...` allowed at the end
 };
 
+/// Appends a flag row to `spec` and returns it for further settings (valid
+/// until the next row is added).
+FlagSpec& AddFlag(ToolSpec* spec, std::string name, FlagType type, std::string default_value,
+                  std::string help, std::string value_name = "VALUE");
+
 /// The environment a parse sees; tests pass their own.
 using Environment = std::map<std::string, std::string>;
 Environment CurrentEnvironment();

@@ -35,15 +35,10 @@ ToolSpec BootstrapToolSpec() {
   spec.accepts_command = true;
   auto flag = [&](std::string name, FlagType type, std::string def, std::string help,
                   std::string value_name = "VALUE") {
-    FlagSpec f;
-    f.name = std::move(name);
-    f.type = type;
-    f.default_value = std::move(def);
-    f.help = std::move(help);
-    f.value_name = std::move(value_name);
-    spec.flags.push_back(std::move(f));
-    return &spec.flags.back();
+    return &AddFlag(&spec, std::move(name), type, std::move(def), std::move(help),
+                    std::move(value_name));
   };
+
   flag("from", FlagType::kString, "", "Source directory (the app inside the image)", "DIR")
       ->required = true;
   flag("to", FlagType::kString, "", "Destination directory (the emptyDir); created if missing",

@@ -275,15 +275,10 @@ ToolSpec Spec() {
       "seeds exactly once, and flushes Redis key prefixes.";
   auto flag = [&](std::string name, FlagType type, std::string def, std::string help,
                   std::string value_name = "VALUE") {
-    FlagSpec f;
-    f.name = std::move(name);
-    f.type = type;
-    f.default_value = std::move(def);
-    f.help = std::move(help);
-    f.value_name = std::move(value_name);
-    s.flags.push_back(f);
-    return &s.flags.back();
+    return &AddFlag(&s, std::move(name), type, std::move(def), std::move(help),
+                    std::move(value_name));
   };
+
   flag("db-host", FlagType::kString, "127.0.0.1", "MariaDB host (TCP)", "HOST");
   flag("db-port", FlagType::kInt, "3306", "MariaDB port", "PORT");
   flag("db-socket", FlagType::kString, "", "MariaDB Unix socket (instead of host/port)", "PATH");
