@@ -61,13 +61,6 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
   return pid;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // mariadb-install-db takes seconds and CTest runs every test in its own
 // process, so the installed template is kept across processes in $TMPDIR,
 // keyed by uid and the server binary's mtime, and created under an flock.
@@ -112,7 +105,7 @@ std::string TemplateDatadir(std::string* error) {
   pid_t pid = Spawn(argv, log);
   int ws = 0;
   if (pid < 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-    *error = "mariadb-install-db failed: " + ReadAll(log);
+    *error = "mariadb-install-db failed: " + ReadFile(log);
     return "";
   }
   std::ofstream(dir + "/ready") << "ok\n";
@@ -220,7 +213,7 @@ void MariaDbServer::Kill() {
 
 std::string MariaDbServer::ErrorLog() const {
   if (!dir_) return "";
-  std::string log = ReadAll(dir_->Sub("error.log"));
+  std::string log = ReadFile(dir_->Sub("error.log"));
   if (log.size() > 4000) log = log.substr(log.size() - 4000);
   return log;
 }

@@ -102,10 +102,7 @@ void RedisServer::Stop() { TerminateProcess(&pid_, std::chrono::seconds(30)); }
 
 std::string RedisServer::Log() const {
   if (!dir_) return "";
-  std::ifstream f(dir_->Sub("redis.log"));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
+  std::string s = ReadFile(dir_->Sub("redis.log"));
   return s.size() > 3000 ? s.substr(s.size() - 3000) : s;
 }
 
