@@ -15,17 +15,15 @@ for tool in hyperfine mariadbd mariadb-install-db php; do
 done
 php -r 'exit(extension_loaded("pdo_mysql") ? 0 : 1);' || { echo "php8.2-mysql missing (scripts/deps.sh)" >&2; exit 2; }
 
+# shellcheck source=scripts/lib/mariadb.sh
+source scripts/lib/mariadb.sh
 work=$(mktemp -d)
-server=""
 cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  mariadb_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw="bench-pw-$$"
-mariadb-install-db --no-defaults --auth-root-authentication-method=normal --datadir="$work/data" \
-  --user="$(id -un)" --skip-test-db --innodb-log-file-size=8M >"$work/install.log" 2>&1
 cat >"$work/init.sql" <<SQL
 CREATE USER IF NOT EXISTS 'bench'@'%' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO 'bench'@'%';
@@ -33,16 +31,9 @@ CREATE DATABASE IF NOT EXISTS app;
 CREATE TABLE IF NOT EXISTS app.registry (name VARCHAR(191) PRIMARY KEY, value TEXT);
 INSERT IGNORE INTO app.registry VALUES ('SEEDER.INITIAL_SEED_RAN', '1');
 SQL
-mariadbd --no-defaults --datadir="$work/data" --socket="$work/sock" --port="$port" \
-  --bind-address=127.0.0.1 --user="$(id -un)" --init-file="$work/init.sql" \
-  --innodb-buffer-pool-size=64M --skip-log-bin --performance-schema=OFF --skip-name-resolve \
-  --log-error="$work/error.log" >/dev/null 2>&1 &
-server=$!
-for _ in $(seq 600); do
-  mariadb --no-defaults -h127.0.0.1 -P"$port" -ubench -p"$pw" -e 'SELECT 1' app >/dev/null 2>&1 && break
-  sleep 0.1
-done
-mariadb --no-defaults -h127.0.0.1 -P"$port" -ubench -p"$pw" -e 'SELECT 1' app >/dev/null
+mariadb_start "$work/db" "$work/init.sql" --innodb-buffer-pool-size=64M
+mariadb_wait 60
+port=$MARIADB_PORT
 
 cat >"$work/init_migrate.php" <<'PHP'
 <?php

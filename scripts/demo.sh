@@ -34,7 +34,8 @@ step() { # step NAME EXPECTED_EXIT CMD...: runs CMD, records time and exit code
     exit 1
   fi
 }
-free_port() { php -r '$s=stream_socket_server("tcp://127.0.0.1:0");echo explode(":",stream_socket_get_name($s,false))[1];'; }
+# shellcheck source=scripts/lib/mariadb.sh
+source scripts/lib/mariadb.sh
 wait_port() { for _ in $(seq 200); do php -r "exit(@fsockopen('127.0.0.1', $1) ? 0 : 1);" && return 0; sleep 0.05; done; return 1; }
 export INITKIT_LOG_FORMAT=text
 
@@ -61,17 +62,13 @@ step "secrets sync (again: rotate only)" 0 "$BIN/initkit-secrets" sync --target 
 
 # --- infrastructure: a local MariaDB whose app user has the generated password -
 bold "starting a local MariaDB (temp datadir, loopback, free port)"
-db_port=$(free_port)
-mkdir -p "$work/db"
-mariadb-install-db --no-defaults --datadir="$work/db/data" --user="$(id -un)" \
-  --auth-root-authentication-method=normal >"$work/db/install.log" 2>&1
-mariadbd --no-defaults --datadir="$work/db/data" --socket="$work/db/sock" --port="$db_port" \
-  --bind-address=127.0.0.1 --user="$(id -un)" --skip-log-bin --innodb-buffer-pool-size=32M \
-  --pid-file="$work/db/pid" >"$work/db/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do mariadb-admin --no-defaults --socket="$work/db/sock" -uroot ping >/dev/null 2>&1 && break; sleep 0.1; done
+: >"$work/db-init.sql"
+mariadb_start "$work/db" "$work/db-init.sql"
+pids+=("$MARIADB_PID")
+db_port=$MARIADB_PORT
+mariadb_wait 60
 db_pw_file="$work/secrets/APP_DB_DEFAULT_PWD"
-mariadb --no-defaults --socket="$work/db/sock" -uroot <<SQL
+mariadb --no-defaults --socket="$MARIADB_SOCK" -uroot <<SQL
 CREATE DATABASE app;
 CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '$(cat "$db_pw_file")';
 GRANT ALL ON app.* TO 'app'@'127.0.0.1';

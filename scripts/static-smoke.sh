@@ -79,11 +79,9 @@ in_root() {
   fi
 }
 
-# free_port: a TCP port nobody listens on right now (the kernel picks it).
-free_port() {
-  # shellcheck disable=SC2016 # PHP code, not shell expansions
-  php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);'
-}
+# free_port and the throw-away MariaDB.
+# shellcheck source=scripts/lib/mariadb.sh
+source "$ROOT/scripts/lib/mariadb.sh"
 
 # wait_tcp PORT SECONDS: until something accepts on 127.0.0.1:PORT.
 wait_tcp() {
@@ -401,38 +399,23 @@ elif ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/n
 else
   db=$WORK/db
   mkdir -p "$db"
-  if ! mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
-    --datadir="$db/data" --user=root --skip-test-db >"$db/install.log" 2>&1; then
-    fail "mariadb-install-db" "$(cat "$db/install.log")"
-  else
-    dport=$(free_port)
-    cat >"$db/init.sql" <<'SQL'
+  cat >"$db/init.sql" <<'SQL'
 CREATE DATABASE IF NOT EXISTS smoke;
 CREATE USER IF NOT EXISTS 'smoke'@'%' IDENTIFIED BY 'smoke-pw';
 GRANT ALL PRIVILEGES ON *.* TO 'smoke'@'%';
 SQL
-    # TLS with the HTTPS check's test CA, when it could be made.
-    tls=()
-    if [ -n "${pki:-}" ] && [ -s "$pki/srv.pem" ]; then
-      tls=(--ssl-ca="$pki/ca.pem" --ssl-cert="$pki/srv.pem" --ssl-key="$pki/srv.key")
-    fi
-    mariadbd --no-defaults --datadir="$db/data" --socket="$db/sock" --port="$dport" "${tls[@]}" \
-      --bind-address=127.0.0.1 --user=root --pid-file="$db/pid" --log-error="$db/error.log" \
-      --init-file="$db/init.sql" --tmpdir="$db" --innodb-buffer-pool-size=32M \
-      --innodb-log-file-size=8M --skip-log-bin --performance-schema=OFF --skip-name-resolve \
-      >"$db/stdout.log" 2>&1 &
-    PIDS+=($!)
-    ready=0
-    deadline=$((SECONDS + 60))
-    while [ $SECONDS -lt $deadline ]; do
-      if mariadb --no-defaults -h 127.0.0.1 -P "$dport" -u smoke -psmoke-pw -e 'SELECT 1' smoke >/dev/null 2>&1; then
-        ready=1
-        break
-      fi
-      sleep 0.1
-    done
-    if [ $ready -eq 0 ]; then
-      fail "MariaDB did not start on 127.0.0.1:$dport" "$(tail -n 20 "$db/error.log")"
+  # TLS with the HTTPS check's test CA, when it could be made.
+  tls=()
+  if [ -n "${pki:-}" ] && [ -s "$pki/srv.pem" ]; then
+    tls=(--ssl-ca="$pki/ca.pem" --ssl-cert="$pki/srv.pem" --ssl-key="$pki/srv.key")
+  fi
+  if ! mariadb_start "$db" "$db/init.sql" "${tls[@]}" 2>"$db/start.err"; then
+    fail "mariadb-install-db" "$(cat "$db/start.err")"
+  else
+    PIDS+=("$MARIADB_PID")
+    dport=$MARIADB_PORT
+    if ! mariadb_wait 60 2>"$db/start.err"; then
+      fail "MariaDB did not start on 127.0.0.1:$dport" "$(cat "$db/start.err")"
     else
       echo 'smoke-pw' >"$SMOKE/smoke/db-password"
       chmod 0644 "$SMOKE/smoke/db-password"

@@ -6,30 +6,26 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-build/bin/initkit-migrate}
 [ -x "$BIN" ] || { echo "build first: make" >&2; exit 2; }
+# shellcheck source=scripts/lib/mariadb.sh
+source scripts/lib/mariadb.sh
 work=$(mktemp -d)
-server=""
 cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  mariadb_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw="demo-$RANDOM$RANDOM"
-echo "== starting MariaDB on 127.0.0.1:$port (datadir $work/data)"
-mariadb-install-db --no-defaults --auth-root-authentication-method=normal --datadir="$work/data" \
-  --user="$(id -un)" --skip-test-db --innodb-log-file-size=8M >"$work/install.log" 2>&1
 cat >"$work/init.sql" <<SQL
 CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO 'shop'@'%';
 CREATE DATABASE IF NOT EXISTS shop;
 SQL
-mariadbd --no-defaults --datadir="$work/data" --socket="$work/sock" --port="$port" \
-  --bind-address=127.0.0.1 --user="$(id -un)" --init-file="$work/init.sql" \
-  --innodb-buffer-pool-size=32M --skip-log-bin --performance-schema=OFF --skip-name-resolve \
-  --log-error="$work/error.log" >/dev/null 2>&1 &
-server=$!
+# Not waited for: the four runs below start while the server still starts.
+mariadb_start "$work/db" "$work/init.sql"
+port=$MARIADB_PORT
+echo "== starting MariaDB on 127.0.0.1:$port (datadir $work/db/data)"
 printf '%s\n' "$pw" >"$work/db-password"
-SQL="mariadb --no-defaults -S $work/sock -uroot shop"
+SQL="mariadb --no-defaults -S $MARIADB_SOCK -uroot shop"
 # The "migration" and the "InitialSeed" of the demo app.
 cat >"$work/migrate.sh" <<SH
 echo "  [migrate \$\$] start"
