@@ -7,10 +7,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include "common/log.h"
 #include "common/signals.h"
@@ -29,6 +33,41 @@ void LibraryInit() {
   static std::once_flag once;
   std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
 }
+
+// While a call waits on the server (a statement queued behind a table lock
+// can wait for days), a stop signal on `cancel_fd` shuts the socket down so
+// the call fails at once instead of after the read timeout; Fail() then
+// reports Interrupted.
+class CancelOnStop {
+ public:
+  CancelOnStop(int cancel_fd, MYSQL* m) {
+    if (cancel_fd < 0) return;
+    done_ = ::eventfd(0, EFD_CLOEXEC);
+    if (done_ < 0) return;
+    int sock = static_cast<int>(mysql_get_socket(m)), done = done_;
+    watcher_ = std::thread([cancel_fd, sock, done] {
+      struct pollfd fds[2] = {{cancel_fd, POLLIN, 0}, {done, POLLIN, 0}};
+      while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
+      }
+      if ((fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN)) ::shutdown(sock, SHUT_RDWR);
+    });
+  }
+  ~CancelOnStop() {
+    if (watcher_.joinable()) {
+      uint64_t one = 1;
+      ssize_t n = ::write(done_, &one, sizeof one);
+      (void)n;
+      watcher_.join();
+    }
+    if (done_ >= 0) ::close(done_);
+  }
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
+
+ private:
+  int done_ = -1;
+  std::thread watcher_;
+};
 
 }  // namespace
 
@@ -76,6 +115,10 @@ Connection::~Connection() {
 
 Status Connection::Fail(const std::string& what, unsigned err, const std::string& text) {
   last_error_ = err == 0 ? CR_UNKNOWN_ERROR : err;
+  // A stop signal cut the call short (CancelOnStop): that is the outcome.
+  if (options_.cancel_fd >= 0 && signals::StopRequested()) {
+    return Status::Interrupted(signals::StopSignal());
+  }
   std::string msg = what + " on " + options_.Describe() + ": " + log::Redact(text) + " (error " +
                     std::to_string(last_error_) + ")";
   return IsTransientError(last_error_) ? Status::NotReady(msg) : Status::Failed(msg);
@@ -163,6 +206,7 @@ Status Connection::Execute(const std::string& sql, const std::string& what) {
 
 Status Connection::Query(const std::string& sql, const std::string& what, std::vector<Row>* rows) {
   rows->clear();
+  CancelOnStop cancel(options_.cancel_fd, mysql_);
   if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) {
     return Fail(what, mysql_errno(mysql_), mysql_error(mysql_));
   }
@@ -196,6 +240,7 @@ Status Connection::Prepared(const std::string& sql,
                             const std::vector<std::optional<std::string>>& params,
                             const std::string& what, std::vector<Row>* rows, uint64_t* affected) {
   if (rows != nullptr) rows->clear();
+  CancelOnStop cancel(options_.cancel_fd, mysql_);
   MYSQL_STMT* stmt = mysql_stmt_init(mysql_);
   if (stmt == nullptr) return Fail(what, mysql_errno(mysql_), mysql_error(mysql_));
   struct Closer {
@@ -275,6 +320,7 @@ Status Connection::Prepared(const std::string& sql,
 }
 
 Status Connection::Ping() {
+  CancelOnStop cancel(options_.cancel_fd, mysql_);
   if (mysql_ping(mysql_) != 0) return Fail("pinging", mysql_errno(mysql_), mysql_error(mysql_));
   last_error_ = 0;
   return Status::Ok();

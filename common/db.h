@@ -29,7 +29,8 @@ struct ConnectOptions {
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   // When >= 0: a file descriptor (signals::StopFd()) whose readability
-  // abandons a connection attempt at once with an Interrupted status.
+  // abandons a connection attempt, or a call waiting on the server, at once
+  // with an Interrupted status (the connection is then unusable).
   int cancel_fd = -1;
 
   /// "user@host:port/db" (or "user@unix:PATH/db") for messages; no password.

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,8 +93,12 @@ Status SplitWords(std::string_view line, std::vector<std::string>* words) {
       if (i + 1 >= line.size()) {
         return Status::Usage("trailing backslash in command: " + std::string(line));
       }
-      if (line[i + 1] != '\n') cur.push_back(line[i + 1]);  // backslash-newline joins lines
-      in_word = true;
+      // Backslash-newline joins lines: it is removed and starts no word (else
+      // "migrate \<newline> --force" passed an empty argument).
+      if (line[i + 1] != '\n') {
+        cur.push_back(line[i + 1]);
+        in_word = true;
+      }
       i += 2;
     } else {
       cur.push_back(c);
@@ -122,6 +127,7 @@ Status Child::Start(const std::vector<std::string>& argv) {
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     return Status::Failed("cannot run '" + name_ + "': pipe: " + ErrnoText(errno));
   }
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -130,6 +136,11 @@ Status Child::Start(const std::vector<std::string>& argv) {
     return Status::Failed("cannot run '" + name_ + "': fork: " + ErrnoText(err));
   }
   if (pid == 0) {
+    // If we die, even by SIGKILL, the command must not go on unsupervised
+    // (a migration outliving its lock would overlap the next run's). The
+    // check closes the window where we died before prctl.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(128 + SIGKILL);
     signals::ResetForExec();
     ::execvp(ptrs[0], ptrs.data());
     int err = errno;

@@ -28,6 +28,9 @@ class Child {
 
   /// Starts argv. Fails with NotFound (127) or NotExecutable (126) when the
   /// exec fails, reported synchronously through a close-on-exec pipe.
+  /// The child gets SIGKILL when this thread ends (PR_SET_PDEATHSIG), so a
+  /// SIGKILLed tool leaves no command running: call it from a thread that
+  /// outlives the child (the main thread). Its own children are not covered.
   Status Start(const std::vector<std::string>& argv);
   /// Waits up to `timeout` for the child to end; true once it has ended.
   bool Wait(std::chrono::milliseconds timeout);
