@@ -1,5 +1,6 @@
 #include "common/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +8,9 @@
 
 #include <cerrno>
 #include <random>
+#include <vector>
+
+#include "common/log.h"
 
 namespace initkit {
 namespace {
@@ -96,6 +100,29 @@ Status ReadFileToString(const std::string& path, std::string* out, std::size_t m
     out->append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
+  return Status::Ok();
+}
+
+Status RemoveStaleTempFiles(const std::string& dir, const std::string& only) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return Status::Ok();  // nothing written there yet
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    std::size_t tmp = n.rfind(".tmp-");
+    if (n.size() < 2 || n[0] != '.' || tmp == std::string::npos || tmp < 2) continue;
+    if (!only.empty() && n.substr(1, tmp - 1) != only) continue;
+    stale.push_back(dir + "/" + n);
+  }
+  closedir(d);
+  for (const std::string& p : stale) {
+    struct stat sb;
+    if (lstat(p.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+    if (unlink(p.c_str()) != 0 && errno != ENOENT) {
+      return Status::Failed("removing stale temporary file " + p + ": " + ErrnoText(errno));
+    }
+    log::Info("removed a temporary file left by an interrupted run", {{"path", p}});
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,12 @@ namespace initkit {
 /// removed and the status names the path and errno text.
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode);
 
+/// Removes the ".NAME.tmp-XXXX" regular files WriteFileAtomic leaves in
+/// `dir` when a run is killed between creating and renaming one (only those
+/// of NAME == `only` when it is not empty). They never hold the only copy of
+/// anything: the rename had not happened. A missing `dir` is not an error.
+Status RemoveStaleTempFiles(const std::string& dir, const std::string& only = "");
+
 /// Reads at most `max_bytes` of `path` (more is an error).
 Status ReadFileToString(const std::string& path, std::string* out,
                         std::size_t max_bytes = 64 * 1024 * 1024);

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/signals.h"
 
 namespace initkit {
 
@@ -324,6 +326,8 @@ Status ParseYamlSubset(std::string_view text, const std::string& source, json* o
       return Status::Ok();
     } catch (const json::parse_error& e) {
       return Status::Usage(source + ": not valid JSON at byte " + std::to_string(e.byte));
+    } catch (const json::exception& e) {  // out_of_range.406: a number beyond a double
+      return Status::Usage(source + ": not valid JSON: " + e.what());
     }
   }
   return YamlParser(source).Parse(text, out);
@@ -363,8 +367,16 @@ Status ParseKubeconfig(std::string_view text, const std::string& source,
   } else if (!StringAt(cluster, "certificate-authority").empty()) {
     c.ca_file = ResolvePath(base_dir, StringAt(cluster, "certificate-authority"));
   }
-  std::string insecure = StringAt(cluster, "insecure-skip-tls-verify");
-  c.insecure = insecure == "true";
+  // kubectl writes a JSON boolean, YAML a plain scalar (read as a string).
+  auto flag = cluster.is_object() ? cluster.find("insecure-skip-tls-verify") : cluster.end();
+  c.insecure = flag != cluster.end() && (*flag == true || *flag == "true");
+  if (c.insecure) {
+    // The only way to turn verification off: never silently.
+    log::Warn(
+        "TLS certificate verification of the Kubernetes API is OFF "
+        "(insecure-skip-tls-verify in the kubeconfig)",
+        {{"kubeconfig", source}, {"cluster", cluster_name}});
+  }
   c.token = StringAt(user, "token");
   if (c.token.empty() && !StringAt(user, "tokenFile").empty()) {
     c.token_file = ResolvePath(base_dir, StringAt(user, "tokenFile"));
@@ -471,9 +483,57 @@ Status K8sClient::RefreshToken(bool force, bool* changed) {
   return Status::Ok();
 }
 
+bool IsDns1123Label(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+bool IsDns1123Subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (std::size_t start = 0;;) {
+    std::size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    if (!IsDns1123Label(label)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+namespace {
+
+// Defence in depth: a path is built from names that may come from flags or
+// specs. One that is not plain segments ("..", "%2e", "?", "#", spaces)
+// could address another object than the caller meant (curl removes dot
+// segments) or add query parameters (?dryRun=All), so it is never sent.
+// No call needs a query string.
+bool PlainApiPath(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  for (std::size_t start = 1; start <= p.size();) {
+    std::size_t slash = p.find('/', start);
+    if (slash == std::string_view::npos) slash = p.size();
+    std::string_view seg = p.substr(start, slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
+        return false;
+      }
+    }
+    start = slash + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status K8sClient::Call(const std::string& method, const std::string& path, const json* body,
                        const Deadline& deadline, K8sResponse* out) {
   std::string what = "Kubernetes API " + method + " " + path;
+  if (!PlainApiPath(path)) {
+    return Status::Usage(what + ": a namespace or object name is not a valid Kubernetes name");
+  }
   bool retried_401 = false;
   return Retry(what, options_.backoff, deadline, [&](int attempt) -> Status {
     bool changed = false;
@@ -485,7 +545,7 @@ Status K8sClient::Call(const std::string& method, const std::string& path, const
     if (!conn_.token.empty()) req.headers.push_back("Authorization: Bearer " + conn_.token);
     if (body) {
       req.headers.push_back("Content-Type: application/json");
-      req.body = body->dump();
+      req.body = DumpJson(*body);
     }
     Millis remaining = deadline.Remaining();
     req.timeout = std::min(options_.request_timeout, std::max(remaining, Millis(1)));
@@ -605,6 +665,7 @@ Status K8sClient::ModifySecret(const std::string& ns, const std::string& name,
                                const Deadline& deadline, const SecretMutator& mutate, json* result,
                                int* conflicts) {
   *conflicts = 0;
+  Backoff pause(options_.conflict_backoff);
   for (int attempt = 1;; ++attempt) {
     json current;
     bool found = false;
@@ -640,6 +701,9 @@ Status K8sClient::ModifySecret(const std::string& ns, const std::string& name,
     if (deadline.Expired()) {
       return Status::NotReady("Secret " + ns + "/" + name + ": deadline passed while resolving " +
                               "write conflicts");
+    }
+    if (!signals::SleepFor(std::min(pause.Next(), deadline.Remaining()))) {
+      return Status::Interrupted(signals::StopSignal());
     }
   }
 }

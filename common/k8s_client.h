@@ -18,6 +18,14 @@
 
 namespace initkit {
 
+/// Kubernetes object names: a DNS-1123 label (namespaces: lower-case
+/// alphanumerics and '-', alphanumeric at both ends, at most 63) and a
+/// DNS-1123 subdomain (most names, e.g. Secrets and Deployments: labels
+/// joined by '.', at most 253). Anything else could change the meaning of
+/// an API path ("..", "/", "?"), so callers refuse it as a usage error.
+bool IsDns1123Label(std::string_view s);
+bool IsDns1123Subdomain(std::string_view s);
+
 /// Where the API server is and how to authenticate to it.
 struct K8sConnection {
   std::string server;  // "https://host:port" (no trailing slash)
@@ -61,6 +69,9 @@ struct K8sOptions {
   Millis request_timeout{10000};  // one HTTP request (capped by the deadline)
   BackoffPolicy backoff{Millis(100), Millis(2000), 2.0, 0.2, 0};
   int conflict_attempts = 10;  // ModifySecret: writes tried before giving up on 409s
+  // ModifySecret's pause before re-reading after a 409: writers that collided
+  // would collide again if they retried in lockstep, so it is jittered widely.
+  BackoffPolicy conflict_backoff{Millis(10), Millis(1000), 2.0, 0.5, 0};
 };
 
 /// The answer of one API call after retries.
@@ -113,8 +124,9 @@ class K8sClient {
       std::function<Status(const nlohmann::json* current, nlohmann::json* desired, bool* write)>;
 
   /// Read-modify-write: reads the Secret, calls `mutate`, then creates it or
-  /// updates it with the resourceVersion read. On a conflict it re-reads and
-  /// calls `mutate` again on the fresh object, up to options.conflict_attempts
+  /// updates it with the resourceVersion read. On a conflict it pauses
+  /// (options.conflict_backoff), re-reads and calls `mutate` again on the
+  /// fresh object, up to options.conflict_attempts
   /// writes (then Failed). *result gets the object as stored (or as read
   /// when nothing was written); *conflicts counts the 409s seen.
   Status ModifySecret(const std::string& ns, const std::string& name, const Deadline& deadline,

@@ -29,21 +29,31 @@ Millis Backoff::Next() {
 
 Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadline& deadline,
              const std::function<Status(int attempt)>& attempt) {
+  // An attempt with almost no time left can only time out, and its "timed
+  // out after 1ms" would hide the real cause (a refused certificate, a
+  // refused connection): it is not made, and the last different error is
+  // reported too.
+  constexpr Millis kMinAttempt{20};
   Backoff backoff(policy);
-  Status last;
+  Status last, earlier;
+  auto give_up = [&](const std::string& why) {
+    std::string msg = what + ": " + why + ": " + last.message();
+    if (!earlier.ok()) msg += " (before that: " + earlier.message() + ")";
+    return Status::NotReady(msg);
+  };
   for (int n = 1;; ++n) {
     if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
-    last = attempt(n);
-    if (last.ok() || last.kind() != Status::Kind::kNotReady) return last;
+    Status st = attempt(n);
+    if (st.ok() || st.kind() != Status::Kind::kNotReady) return st;
+    if (!last.ok() && last.message() != st.message()) earlier = last;
+    last = st;
     if (policy.max_attempts > 0 && n >= policy.max_attempts) {
-      return Status::NotReady(what + ": gave up after " + std::to_string(n) +
-                              " attempts: " + last.message());
+      return give_up("gave up after " + std::to_string(n) + " attempts");
     }
-    if (deadline.Expired()) {
-      return Status::NotReady(what + ": not ready before the deadline: " + last.message());
-    }
+    if (deadline.Expired()) return give_up("not ready before the deadline");
     Millis wait = std::min(backoff.Next(), deadline.Remaining());
     if (!signals::SleepFor(wait)) return Status::Interrupted(signals::StopSignal());
+    if (deadline.Remaining() < kMinAttempt) return give_up("not ready before the deadline");
   }
 }
 

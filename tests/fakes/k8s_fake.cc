@@ -68,22 +68,36 @@ std::vector<std::string> Split(const std::string& path) {
 
 std::string Now() { return "2026-01-01T00:00:00Z"; }
 
+// A Secret value is a credential for the suite-wide leak scan, except the
+// ones meant to be shown (client ids, public keys).
+void RegisterSecretValue(const std::string& key, const std::string& value) {
+  std::string k;
+  for (char c : key) k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (k.ends_with("_id") || k.find("public") != std::string::npos) return;
+  RegisterCredential(value, "k8s Secret value " + key);
+}
+
 }  // namespace
 
 K8sFake::K8sFake() {
+  RegisterCredential(token_, "k8s bearer token");
   const TestPki& pki = GetTestPki();
   server_ =
       std::make_unique<HttpServer>([this](const FakeRequest& r) { return Handle(r); },
                                    HttpServer::Tls{pki.server_cert_pem, pki.server_key_pem, ""});
 }
 
-K8sFake::~K8sFake() { server_->Stop(); }
+K8sFake::~K8sFake() {
+  faults_.ReleaseHeld(FaultHooks::Release::kDrop);  // a held handler would block Stop()
+  server_->Stop();
+}
 
 std::string K8sFake::base_url() const { return server_->base_url(); }
 
 void K8sFake::SetToken(const std::string& token) {
   std::lock_guard<std::mutex> l(mu_);
   token_ = token;
+  RegisterCredential(token, "k8s bearer token");
 }
 
 std::string K8sFake::token() const {
@@ -171,6 +185,7 @@ void K8sFake::PutSecret(const std::string& ns, const std::string& name,
   std::lock_guard<std::mutex> l(mu_);
   json d = json::object();
   for (const auto& [k, v] : data) d[k] = Base64Encode(v);
+  for (const auto& [k, v] : data) RegisterSecretValue(k, v);
   json md = {{"name", name},
              {"namespace", ns},
              {"uid", "uid-" + name},
@@ -241,6 +256,8 @@ int K8sFake::unauthorized() const {
 std::vector<FakeRequest> K8sFake::request_log() const { return server_->requests(); }
 
 FakeResponse K8sFake::Handle(const FakeRequest& req) {
+  FaultHooks::Scope fault = faults_.Enter(req);  // may hold the request; outside mu_
+  if (fault.response) return *fault.response;
   std::lock_guard<std::mutex> l(mu_);
   ++requests_;
   FakeResponse r = [&]() -> FakeResponse {
@@ -356,6 +373,7 @@ FakeResponse K8sFake::HandleSecrets(const FakeRequest& req, const std::string& n
     if (!it->is_string() || !Base64Decode(it->get<std::string>(), &v)) {
       return Error(400, "BadRequest", "illegal base64 data in data[" + it.key() + "]");
     }
+    RegisterSecretValue(it.key(), v);
     if (!ValidKey(it.key())) {
       return Error(422, "Invalid",
                    "Secret \"" + obj_name + "\" is invalid: data[" + it.key() +
@@ -366,6 +384,7 @@ FakeResponse K8sFake::HandleSecrets(const FakeRequest& req, const std::string& n
   if (body.contains("stringData")) {
     for (auto it = body["stringData"].begin(); it != body["stringData"].end(); ++it) {
       data[it.key()] = Base64Encode(it->get<std::string>());
+      RegisterSecretValue(it.key(), it->get<std::string>());
     }
     body.erase("stringData");
   }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/fault_hooks.h"
 #include "tests/fakes/http_server.h"
 
 namespace initkit::testing {
@@ -79,6 +80,9 @@ class K8sFake {
   int unauthorized() const;
   std::vector<FakeRequest> request_log() const;
 
+  /// Intercepts and holds requests in flight (fault injection).
+  FaultHooks& faults() { return faults_; }
+
  private:
   FakeResponse Handle(const FakeRequest& req);
   FakeResponse HandleSecrets(const FakeRequest& req, const std::string& ns,
@@ -94,6 +98,7 @@ class K8sFake {
   int conflict_next_ = 0;
   std::chrono::milliseconds latency_{0};
   int requests_ = 0, writes_ = 0, conflicts_ = 0, unauthorized_ = 0;
+  FaultHooks faults_;                   // outlives the server's handler threads
   std::unique_ptr<HttpServer> server_;  // last: stopped before the state goes
 };
 

@@ -1,6 +1,7 @@
 #include "tests/fakes/keycloak_fake.h"
 
 #include "common/random.h"
+#include "tests/fakes/test_util.h"
 
 namespace initkit::testing {
 
@@ -55,16 +56,21 @@ std::map<std::string, std::string> ParseForm(const std::string& body) {
 std::string Random(std::size_t n) {
   std::string s;
   RandomAlnum(n, &s);
+  RegisterCredential(s, "keycloak fake token or client secret");
   return s;
 }
 
 }  // namespace
 
 KeycloakFake::KeycloakFake(Options options) : options_(std::move(options)) {
+  RegisterCredential(options_.admin_client_secret, "keycloak admin client secret");
   server_ = std::make_unique<HttpServer>([this](const FakeRequest& r) { return Handle(r); });
 }
 
-KeycloakFake::~KeycloakFake() { server_->Stop(); }
+KeycloakFake::~KeycloakFake() {
+  faults_.ReleaseHeld(FaultHooks::Release::kDrop);  // a held handler would block Stop()
+  server_->Stop();
+}
 
 std::string KeycloakFake::base_url() const { return server_->base_url() + options_.base_path; }
 
@@ -106,6 +112,7 @@ void KeycloakFake::SetClientSecret(const std::string& client_id, const std::stri
   for (auto& [id, c] : clients_) {
     if (c["clientId"] == client_id) c["secret"] = secret;
   }
+  RegisterCredential(secret, "keycloak client secret");
 }
 
 std::string KeycloakFake::AddClient(json rep) {
@@ -140,6 +147,8 @@ int KeycloakFake::unauthorized() const {
 }
 
 FakeResponse KeycloakFake::Handle(const FakeRequest& req) {
+  FaultHooks::Scope fault = faults_.Enter(req);  // may hold the request; outside mu_
+  if (fault.response) return *fault.response;
   std::lock_guard<std::mutex> l(mu_);
   const std::string& base = options_.base_path;
   if (req.path.rfind(base + "/", 0) != 0)
@@ -230,6 +239,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
       rep["id"] = id;
       if (!rep.value("publicClient", false) && !rep.contains("secret")) rep["secret"] = Random(32);
       clients_[id] = rep;
+      RegisterCredential(rep.value("secret", ""), "keycloak client secret");
       ++creates_;
       FakeResponse r = Empty(201);
       r.headers = {{"Location", server_->base_url() + options_.base_path + "/admin/realms/" +
@@ -266,6 +276,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
       }
       for (auto f = rep.begin(); f != rep.end(); ++f) it->second[f.key()] = f.value();
       it->second["id"] = id;
+      RegisterCredential(it->second.value("secret", ""), "keycloak client secret");
       ++updates_;
       return Empty(204);
     }

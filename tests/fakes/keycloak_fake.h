@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/fault_hooks.h"
 #include "tests/fakes/http_server.h"
 
 namespace initkit::testing {
@@ -58,6 +59,9 @@ class KeycloakFake {
   int deletes() const;
   int unauthorized() const;
 
+  /// Intercepts and holds requests in flight (fault injection).
+  FaultHooks& faults() { return faults_; }
+
  private:
   FakeResponse Handle(const FakeRequest& req);
   FakeResponse HandleAdmin(const FakeRequest& req, const std::string& realm,
@@ -71,6 +75,7 @@ class KeycloakFake {
   int fail_next_ = 0, fail_status_ = 503;
   int token_requests_ = 0, creates_ = 0, updates_ = 0, deletes_ = 0, unauthorized_ = 0;
   int counter_ = 0;
+  FaultHooks faults_;  // outlives the server's handler threads
   std::unique_ptr<HttpServer> server_;
 };
 

@@ -1,5 +1,6 @@
 #include "tools/secrets/keycloak.h"
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/random.h"
 
@@ -20,6 +21,53 @@ std::string UrlEncode(const std::string& s) {
     }
   }
   return out;
+}
+
+Status ParseTokenResponse(std::string_view body, std::string* token, std::chrono::seconds* ttl) {
+  json b = json::parse(body.begin(), body.end(), nullptr, false);
+  auto field = [&](const char* k) { return b.is_object() && b.contains(k) ? b[k] : json(); };
+  json t = field("access_token");
+  if (!t.is_string() || t.get_ref<const std::string&>().empty()) {
+    return Status::Failed("Keycloak token response has no access_token");
+  }
+  // Clamped before any arithmetic: a huge or fractional expires_in from a
+  // broken proxy must not overflow the expiry time (or the cast to integer).
+  double secs = 60;
+  if (json e = field("expires_in"); e.is_number()) secs = e.get<double>();
+  if (!(secs >= 0)) secs = 0;
+  *ttl = std::chrono::seconds(static_cast<long long>(std::min(secs, 86400.0)));
+  *token = t.get<std::string>();
+  return Status::Ok();
+}
+
+std::string ErrorDetail(std::string_view body) {
+  json b = json::parse(body.begin(), body.end(), nullptr, false);
+  if (!b.is_object()) return "";
+  for (const char* k : {"errorMessage", "error_description", "error"}) {
+    if (b.contains(k) && b[k].is_string()) return b[k].get<std::string>();
+  }
+  return "";
+}
+
+Status FindClientInList(std::string_view body, const std::string& client_id, json* rep,
+                        bool* found) {
+  json list = json::parse(body.begin(), body.end(), nullptr, false);
+  if (!list.is_array()) return Status::Failed("not a JSON array");
+  *found = false;
+  for (const json& c : list) {
+    // Typed checks, not json::value(): that throws on a non-string field.
+    auto cid = c.is_object() ? c.find("clientId") : c.end();
+    if (cid == c.end() || !cid->is_string() || cid->get_ref<const std::string&>() != client_id) {
+      continue;
+    }
+    if (c.contains("id") && !c["id"].is_string()) {
+      return Status::Failed("client \"" + client_id + "\" has a non-string id");
+    }
+    *rep = c;
+    *found = true;
+    return Status::Ok();
+  }
+  return Status::Ok();
 }
 
 KeycloakClient::KeycloakClient(KeycloakConnection conn, Deadline deadline)
@@ -68,18 +116,12 @@ Status KeycloakClient::FetchToken() {
                                       conn_.admin_client_id + "\" in realm \"" + conn_.admin_realm +
                                       "\": HTTP " + std::to_string(r.status) + detail));
   }
-  json b = json::parse(r.body, nullptr, false);
-  if (!b.is_object() || !b.contains("access_token") || !b["access_token"].is_string()) {
-    return Status::Failed("Keycloak token response has no access_token");
-  }
-  token_ = b["access_token"].get<std::string>();
+  std::chrono::seconds ttl{0};
+  INITKIT_RETURN_IF_ERROR(ParseTokenResponse(r.body, &token_, &ttl));
   log::AddSecret(token_);
-  long long ttl = b.contains("expires_in") && b["expires_in"].is_number()
-                      ? b["expires_in"].get<long long>()
-                      : 60;
   // Renew a little early so a request never leaves with a token about to lapse.
-  long long margin = std::min<long long>(10, ttl / 4);
-  token_expiry_ = started + std::chrono::seconds(ttl - margin);
+  std::chrono::seconds margin = std::min(std::chrono::seconds(10), ttl / 4);
+  token_expiry_ = started + (ttl - margin);
   return Status::Ok();
 }
 
@@ -93,7 +135,7 @@ Status KeycloakClient::Admin(const std::string& method, const std::string& path,
     req.headers = {"Authorization: Bearer " + token_, "Accept: application/json"};
     if (body) {
       req.headers.push_back("Content-Type: application/json");
-      req.body = body->dump();
+      req.body = DumpJson(*body);
     }
     INITKIT_RETURN_IF_ERROR(Send(req, out));
     if (out->status == 401 && round == 0) {
@@ -107,16 +149,8 @@ Status KeycloakClient::Admin(const std::string& method, const std::string& path,
 
 Status KeycloakClient::ErrorFor(const std::string& method, const std::string& path,
                                 const HttpResponse& r) {
-  std::string detail;
-  json b = json::parse(r.body, nullptr, false);
-  if (b.is_object()) {
-    for (const char* k : {"errorMessage", "error_description", "error"}) {
-      if (b.contains(k) && b[k].is_string()) {
-        detail = ": " + b[k].get<std::string>();
-        break;
-      }
-    }
-  }
+  std::string detail = ErrorDetail(r.body);
+  if (!detail.empty()) detail = ": " + detail;
   std::string hint;
   if (r.status == 403) {
     hint = " (the admin client's service account needs the realm-management role manage-clients)";
@@ -130,18 +164,10 @@ Status KeycloakClient::FindClient(const std::string& client_id, json* rep, bool*
   HttpResponse r;
   INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
   if (r.status != 200) return ErrorFor("GET", path, r);
-  json list = json::parse(r.body, nullptr, false);
-  if (!list.is_array()) return Status::Failed("Keycloak GET " + path + ": not a JSON array");
-  *found = false;
-  for (const json& c : list) {
-    if (c.is_object() && c.value("clientId", "") == client_id) {
-      *rep = c;
-      *found = true;
-      if (c.contains("secret") && c["secret"].is_string())
-        log::AddSecret(c["secret"].get<std::string>());
-      return Status::Ok();
-    }
-  }
+  Status st = FindClientInList(r.body, client_id, rep, found);
+  if (!st.ok()) return st.Annotate("Keycloak GET " + path);
+  if (*found && rep->contains("secret") && (*rep)["secret"].is_string())
+    log::AddSecret((*rep)["secret"].get<std::string>());
   return Status::Ok();
 }
 
@@ -257,16 +283,24 @@ Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient
     std::string id;
     bool conflict = false;
     INITKIT_RETURN_IF_ERROR(kc->CreateClient(create, &id, &conflict));
-    if (conflict) {
+    // A 409 after an empty search: either a concurrent run created the
+    // client in between (search again and converge on it like on any later
+    // sync), or the admin account cannot see clients at all.
+    if (!conflict) {
+      log::Info("created Keycloak client", {{"client_id", spec.client_id}, {"realm", spec.realm}});
+      out->client = "created";
+      return Status::Ok();
+    }
+    INITKIT_RETURN_IF_ERROR(kc->FindClient(spec.client_id, &rep, &found));
+    if (!found) {
       return Status::Failed(
           "Keycloak client \"" + spec.client_id + "\" already exists in realm \"" + spec.realm +
           "\", but the admin service account cannot see it (the client search came back "
           "empty): it lacks view-clients/manage-clients; grant the realm-management role "
           "manage-clients to the service account of --keycloak-admin-client-id");
     }
-    log::Info("created Keycloak client", {{"client_id", spec.client_id}, {"realm", spec.realm}});
-    out->client = "created";
-    return Status::Ok();
+    log::Info("Keycloak client was created concurrently; converging on it",
+              {{"client_id", spec.client_id}, {"realm", spec.realm}});
   }
   std::string id = rep.value("id", "");
   if (id.empty()) return Status::Failed("Keycloak client \"" + spec.client_id + "\" has no id");

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -82,6 +83,20 @@ Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient
 /// Deletes the client and then the dedicated Secret; already gone is success.
 Status TeardownKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient* kc,
                         bool dry_run, KeycloakResult* out);
+
+/// Pure readers of Keycloak's JSON answers (KeycloakClient uses them; fuzzed
+/// by fuzz/keycloak_fuzz.cc). None throws, whatever the body.
+/// The token endpoint's 200 body: a non-empty access_token, and expires_in
+/// seconds (60 when absent) clamped to [0, 86400]. Failed without a token.
+Status ParseTokenResponse(std::string_view body, std::string* token, std::chrono::seconds* ttl);
+/// An error body's errorMessage, error_description or error (the first
+/// that is a string); "" when there is none.
+std::string ErrorDetail(std::string_view body);
+/// A GET /clients?clientId= body: *rep is the entry whose clientId is
+/// `client_id` (its "id", when present, is a string). Failed when the body
+/// is not a JSON array or the match has a non-string id.
+Status FindClientInList(std::string_view body, const std::string& client_id, nlohmann::json* rep,
+                        bool* found);
 
 /// Percent-encodes for URLs and form bodies (RFC 3986 unreserved kept).
 std::string UrlEncode(const std::string& s);

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "common/config.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "tools/secrets/secrets.h"
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
     summary["exit_code"] = st.ExitCode();
   }
   // The summary holds key names and actions only; Redact guards the error text.
-  if (!summary.is_null()) std::printf("%s\n", initkit::log::Redact(summary.dump()).c_str());
+  if (!summary.is_null())
+    std::printf("%s\n", initkit::log::Redact(initkit::DumpJson(summary)).c_str());
   if (!st.ok()) {
     initkit::log::Error(st.message(), {{"exit_code", st.ExitCode()}});
     return st.ExitCode();

@@ -142,6 +142,23 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
     k.redirect_uris = config.GetList("keycloak-redirect-uri");
   if (config.IsSet("keycloak-web-origin")) k.web_origins = config.GetList("keycloak-web-origin");
   if (k.secret.empty()) k.secret = o.spec.secret + "-keycloak";
+  // The names become API paths (k8s) and file names (dir: keeps the
+  // Keycloak Secret in a subdirectory): "../x" would reach another object or
+  // directory, so only what Kubernetes itself accepts gets through.
+  const std::pair<const char*, const std::string*> names[] = {{"--secret", &o.spec.secret},
+                                                              {"--keycloak-secret", &k.secret}};
+  for (const auto& [flag, name] : names) {
+    if (!IsDns1123Subdomain(*name)) {
+      return Status::Usage(std::string(flag) + ": \"" + *name +
+                           "\" is not a Kubernetes object name (lowercase letters, digits, '-' "
+                           "and '.', at most 253)");
+    }
+  }
+  if (!o.ns.empty() && !IsDns1123Label(o.ns)) {
+    return Status::Usage("--namespace: \"" + o.ns +
+                         "\" is not a Kubernetes namespace name (lowercase letters, digits and "
+                         "'-', at most 63)");
+  }
   if (enabled) {
     if (config.IsSet("keycloak-admin-client-secret")) {
       o.keycloak_admin_client_secret = config.Get("keycloak-admin-client-secret");

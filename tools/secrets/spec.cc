@@ -200,6 +200,8 @@ class Parser {
     } catch (const json::parse_error& e) {
       return Status::Usage("spec " + source_ + ": not valid JSON at byte " +
                            std::to_string(e.byte) + ": " + e.what());
+    } catch (const json::exception& e) {  // out_of_range.406: a number beyond a double
+      return Status::Usage("spec " + source_ + ": not valid JSON: " + e.what());
     }
     INITKIT_RETURN_IF_ERROR(
         CheckObject(j, "", {"secret", "annotation", "once", "rotate", "keycloak"}));

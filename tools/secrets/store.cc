@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/random.h"
 
@@ -130,7 +131,7 @@ Status ReadAnnotations(const std::string& text, const std::string& source,
 std::string AnnotationsJson(const std::map<std::string, std::string>& a) {
   json j = json::object();
   for (const auto& [k, v] : a) j[k] = v;
-  return j.dump();
+  return DumpJson(j);
 }
 
 class DirStore : public SecretStore {
@@ -183,6 +184,7 @@ class DirStore : public SecretStore {
 
   Status Modify(const std::string& name, const Mutator& mutate, int* conflicts) override {
     *conflicts = 0;
+    INITKIT_RETURN_IF_ERROR(RemoveStaleTempFiles(DirFor(name)));
     SecretData cur, want;
     INITKIT_RETURN_IF_ERROR(Read(name, &cur));
     bool write = false;
@@ -201,7 +203,8 @@ class DirStore : public SecretStore {
     if (!cur.exists || want.annotations != cur.annotations) {
       json state = {{"annotations", json::parse(AnnotationsJson(want.annotations))},
                     {"written_by", "initkit-secrets"}};
-      INITKIT_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + kStateFile, state.dump(2) + "\n", 0600));
+      INITKIT_RETURN_IF_ERROR(
+          WriteFileAtomic(dir + "/" + kStateFile, DumpJson(state, 2) + "\n", 0600));
     }
     return Status::Ok();
   }
@@ -263,12 +266,16 @@ class EnvFileStore : public SecretStore {
 
   Status Modify(const std::string& name, const Mutator& mutate, int* conflicts) override {
     *conflicts = 0;
+    std::string f = FileFor(name);
+    std::size_t slash = f.rfind('/');
+    INITKIT_RETURN_IF_ERROR(RemoveStaleTempFiles(
+        slash == std::string::npos ? "." : f.substr(0, slash), f.substr(slash + 1)));
     SecretData cur, want;
     INITKIT_RETURN_IF_ERROR(Read(name, &cur));
     bool write = false;
     INITKIT_RETURN_IF_ERROR(mutate(cur, &want, &write));
     if (!write) return Status::Ok();
-    return WriteFileAtomic(FileFor(name), FormatEnvFile(want), 0600);
+    return WriteFileAtomic(f, FormatEnvFile(want), 0600);
   }
 
   Status Delete(const std::string& name, bool* existed) override {
