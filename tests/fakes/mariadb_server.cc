@@ -120,6 +120,7 @@ MariaDbServer::MariaDbServer() = default;
 MariaDbServer::~MariaDbServer() { Stop(); }
 
 bool MariaDbServer::Start(std::string* error, int port) {
+  RegisterCredential(kPassword, "mariadb user password");
   std::string tpl = TemplateDatadir(error);
   if (tpl.empty()) return false;
   dir_ = std::make_unique<TempDir>();

@@ -27,6 +27,7 @@ bool RedisServer::Start(std::string* error, const std::string& password) {
   dir_ = std::make_unique<TempDir>();
   port_ = FreePort();
   password_ = password;
+  RegisterCredential(password, "redis requirepass");
   std::string config = "port " + std::to_string(port_) +
                        "\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir " + dir_->path() +
                        "\nlogfile " + dir_->Sub("redis.log") + "\n";

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -206,6 +208,30 @@ int FreePort() {
   int port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
+}
+
+void RegisterCredential(std::string_view value, std::string_view label) {
+  const char* registry = std::getenv("INITKIT_TEST_CREDENTIALS");
+  if (!registry || !*registry || value.size() < 8) return;
+  static std::mutex mu;
+  static std::set<std::string>* seen = new std::set<std::string>;  // never destroyed: used at exit
+  std::lock_guard<std::mutex> lock(mu);
+  if (!seen->insert(std::string(value)).second) return;
+  static const char kHex[] = "0123456789abcdef";
+  std::string line;
+  for (char c : label) line += (c == '\t' || c == '\n') ? ' ' : c;
+  line += '\t';
+  for (unsigned char c : value) {
+    line += kHex[c >> 4];
+    line += kHex[c & 15];
+  }
+  line += '\n';
+  // One write() per line on an O_APPEND fd: lines of parallel test binaries never interleave.
+  int fd = ::open(registry, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t n = ::write(fd, line.data(), line.size());
+  (void)n;
+  ::close(fd);
 }
 
 void WriteFile(const std::string& path, const std::string& content, int mode) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace initkit::testing {
@@ -75,6 +76,14 @@ void TerminateProcess(pid_t* pid, std::chrono::milliseconds grace);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
+
+/// Records `value` as a credential the tests used, for the suite-wide leak
+/// scan (tests/security: credential_leak_scan fails if any registered value
+/// shows up in any captured output). Appends "label<TAB>hex(value)" to the
+/// file named by $INITKIT_TEST_CREDENTIALS (created 0600; CTest points it into
+/// the build dir). Values under 8 bytes are ignored (they occur by chance);
+/// does nothing when the variable is unset. Thread-safe, each value once.
+void RegisterCredential(std::string_view value, std::string_view label = "");
 
 /// Writes a file (creating parent dirs), mode 0644 unless given.
 void WriteFile(const std::string& path, const std::string& content, int mode = 0644);

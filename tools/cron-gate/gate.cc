@@ -202,6 +202,9 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   if (c.IsSet("rollout"))
     INITKIT_RETURN_IF_ERROR(ParseRolloutTarget(c.Get("rollout"), &o->rollout));
   o->namespace_ = c.Get("namespace");
+  if (!o->namespace_.empty() && !IsDns1123Label(o->namespace_)) {
+    return Status::Usage("--namespace: '" + o->namespace_ + "' is not a Kubernetes namespace name");
+  }
   o->kubeconfig = c.Get("kubeconfig");
   if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
     return Status::Usage("--ca-file " + o->ca_file + ": cannot be read");

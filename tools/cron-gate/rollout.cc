@@ -61,9 +61,9 @@ Status ParseRolloutTarget(const std::string& text, std::string* name) {
   auto slash = text.find('/');
   std::string kind = slash == std::string::npos ? "" : text.substr(0, slash);
   *name = slash == std::string::npos ? "" : text.substr(slash + 1);
-  if ((kind != "deployment" && kind != "deployments" && kind != "deploy") || name->empty() ||
-      name->size() > 253 ||
-      name->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos) {
+  // ".." is made of allowed characters but would change the API path.
+  if ((kind != "deployment" && kind != "deployments" && kind != "deploy") ||
+      !IsDns1123Subdomain(*name)) {
     return Status::Usage("--rollout: expected deployment/NAME (a DNS-1123 name), got '" + text +
                          "'");
   }
