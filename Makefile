@@ -4,6 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_GEN := -G Ninja
 
 .PHONY: all deps build tools static asan test test-release test-asan demo bench format tidy clean
+.PHONY: fuzz fuzz-ci
 
 all: build
 
@@ -34,6 +35,22 @@ test-asan: asan
 test: test-asan static
 	@scripts/static-smoke.sh
 	@scripts/validate-examples.sh build-static/bin
+	@$(MAKE) --no-print-directory fuzz-ci
+
+# Fuzzing with clang's libFuzzer in build-fuzz/ (fuzz/run.sh): `make fuzz` runs
+# every target FUZZ_SECONDS; `make fuzz-ci` 30 s each, two at a time, and
+# fails on any crash, leak, timeout or broken invariant.
+FUZZ_SECONDS ?= 600
+
+fuzz:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@fuzz/run.sh build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh run
+
+fuzz-ci:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@fuzz/run.sh build
+	@FUZZ_SECONDS=30 FUZZ_JOBS=2 fuzz/run.sh run
 
 tools: deps
 	@cmake -S . -B build $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -8,6 +8,9 @@ Status ParseJson(std::string_view text, nlohmann::json* out) {
   } catch (const nlohmann::json::parse_error& e) {
     return Status::Failed("invalid JSON at byte " + std::to_string(e.byte) + ": " +
                           std::string(e.what()).substr(0, 200));
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range.406: a number beyond a double ("1e400"); escaped before.
+    return Status::Failed("invalid JSON: " + std::string(e.what()).substr(0, 200));
   }
   return Status::Ok();
 }
@@ -35,6 +38,10 @@ Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, 
                           ", not a string or number");
   }
   return Status::Ok();
+}
+
+std::string DumpJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace initkit

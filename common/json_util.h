@@ -17,4 +17,9 @@ Status ParseJson(std::string_view text, nlohmann::json* out);
 /// written. Missing paths, objects, arrays and null are errors naming the pointer.
 Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, std::string* out);
 
+/// `j.dump(indent)`, except that bytes which are not UTF-8 (paths, commands
+/// and names from flags are just bytes) become U+FFFD instead of throwing:
+/// a strict dump() would end the tool with SIGABRT.
+std::string DumpJson(const nlohmann::json& j, int indent = -1);
+
 }  // namespace initkit

@@ -136,12 +136,28 @@ std::string Url::Redacted() const {
 
 Status ParseUrl(const std::string& text, Url* out) {
   Url url;
-  auto bad = [&](const std::string& why) {
-    // The raw text may hold a password: show only its scheme.
+  // The raw text may hold a password: show only its scheme, and that only
+  // when it looks like one (text before a later "://" could be "user:pw@h").
+  auto shown_scheme = [&]() -> std::string {
     size_t p = text.find("://");
-    std::string scheme = p == std::string::npos ? text.substr(0, 0) : text.substr(0, p);
-    return Status::Usage("redis URL (" + (scheme.empty() ? std::string("no scheme") : scheme) +
-                         "://...): " + why);
+    std::string scheme = p == std::string::npos ? "" : text.substr(0, p);
+    if (scheme.empty()) return "no scheme";
+    if (scheme.size() > 16 ||
+        scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") != std::string::npos) {
+      return "unrecognised scheme";
+    }
+    return scheme;
+  };
+  auto bad = [&](const std::string& why) {
+    return Status::Usage("redis URL (" + shown_scheme() + "://...): " + why);
+  };
+  // With credentials in the URL, any part cut from it may hold some of them
+  // (an unescaped '/' or '?' in a password moves the cuts): never echo one.
+  const bool has_credentials = text.find('@') != std::string::npos;
+  auto quote = [&](const std::string& part) {
+    return has_credentials ? std::string("(not shown: the URL holds credentials)")
+                           : "'" + part + "'";
   };
   size_t sep = text.find("://");
   if (sep == std::string::npos) {
@@ -190,7 +206,7 @@ Status ParseUrl(const std::string& text, Url* out) {
             authority.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         std::string h;
         int p = 26379;
-        if (!ParseHostPort(one, 26379, &h, &p)) return bad("bad sentinel address '" + one + "'");
+        if (!ParseHostPort(one, 26379, &h, &p)) return bad("bad sentinel address " + quote(one));
         url.sentinels.emplace_back(h, p);
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -199,15 +215,15 @@ Status ParseUrl(const std::string& text, Url* out) {
       if (!PercentDecode(path, &url.master_name)) return bad("bad %-escape in the master name");
     } else {
       if (!ParseHostPort(authority, 6379, &url.host, &url.port)) {
-        return bad("bad host:port '" + authority + "'");
+        return bad("bad host:port " + quote(authority));
       }
       while (!path.empty() && path.back() == '/') path.pop_back();
       if (!path.empty() && !ParseInt(path, 0, 1 << 20, &url.database)) {
-        return bad("database '" + path + "' is not a number");
+        return bad("database " + quote(path) + " is not a number");
       }
     }
   } else {
-    return bad("unsupported scheme '" + scheme + "' (tcp, redis, unix, sentinel)");
+    return bad("unsupported scheme (tcp, redis, unix, sentinel)");
   }
   size_t start = 0;
   while (!query.empty() && start <= query.size()) {
@@ -220,13 +236,13 @@ Status ParseUrl(const std::string& text, Url* out) {
     std::string key = pair.substr(0, eq);
     std::string value;
     if (!PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), &value)) {
-      return bad("bad %-escape in query parameter '" + key + "'");
+      return bad("bad %-escape in query parameter " + quote(key));
     }
     if (key == "prefix") {
       url.prefix = value;
     } else if (key == "database" || key == "db") {
       if (!ParseInt(value, 0, 1 << 20, &url.database)) {
-        return bad("database '" + value + "' is not a number");
+        return bad("database " + quote(value) + " is not a number");
       }
     } else if (key == "password" || key == "auth") {
       url.password = value;
