@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "tools/bootstrap/copy_plan.h"
@@ -345,7 +346,8 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
       {"tool", "initkit-bootstrap"},
       {"version", INITKIT_VERSION},
   };
-  INITKIT_RETURN_IF_ERROR(WriteFileAtomic(opt.to + "/" + opt.marker, marker.dump() + "\n", 0644));
+  INITKIT_RETURN_IF_ERROR(
+      WriteFileAtomic(opt.to + "/" + opt.marker, DumpJson(marker) + "\n", 0644));
   return Status::Ok();
 }
 

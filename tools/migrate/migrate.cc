@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/redis.h"
@@ -38,7 +39,7 @@ std::string Sha256Hex(const std::string& data) {
 }
 
 std::string JoinArgv(const std::vector<std::string>& argv) {
-  return log::Redact(nlohmann::json(argv).dump());
+  return log::Redact(DumpJson(nlohmann::json(argv)));
 }
 
 Status CheckStop() {
@@ -450,7 +451,7 @@ Status StatusReport(const Options& o, std::string* json) {
   j["error"] = nullptr;
   auto finish = [&](const Status& st) {
     if (!st.ok()) j["error"] = log::Redact(st.message());
-    *json = log::Redact(j.dump());
+    *json = log::Redact(DumpJson(j));
     return st;
   };
   std::unique_ptr<db::Connection> conn;
