@@ -30,6 +30,19 @@ enum : uint32_t {
 
 enum class Check { kOk, kError, kUnresolved };
 
+// The bits of a built-in type keyword other than iterable/self/parent.
+uint32_t TypeBits(std::string_view keyword) {
+  static constexpr std::pair<std::string_view, uint32_t> kWords[] = {
+      {"int", kInt},       {"float", kFloat},  {"string", kString}, {"bool", kFalse | kTrue},
+      {"false", kFalse},   {"true", kTrue},    {"null", kNull},     {"void", kVoid},
+      {"never", kNever},   {"mixed", kAny},    {"array", kArray},   {"callable", kCallable},
+      {"object", kObject}, {"static", kStatic}};
+  for (const auto& [word, bits] : kWords) {
+    if (word == keyword) return bits;
+  }
+  return 0;
+}
+
 struct Node {
   size_t file;
   const PhpClass* cls;
@@ -145,12 +158,23 @@ class Analyzer {
   // Rules that need no linking: scan errors, side effects, conditional
   // declarations, files without classes, duplicates.
   void FileRules(Analysis* a) {
-    std::unordered_map<std::string, std::vector<size_t>> declared;
+    // Every class's lower-case name, made once (BuildNodes uses them too).
+    first_class_.resize(files_.size() + 1);
+    for (size_t f = 0; f < files_.size(); ++f) {
+      first_class_[f] = lnames_.size();
+      for (const PhpClass& c : files_[f].info.classes) {
+        lnames_.push_back(c.anonymous ? std::string() : ToLower(c.name));
+      }
+    }
+    first_class_[files_.size()] = lnames_.size();
+    std::unordered_map<std::string_view, std::vector<size_t>> declared;
     for (size_t f = 0; f < files_.size(); ++f) {
       const PhpFileInfo& info = files_[f].info;
-      for (const PhpClass& c : info.classes) {
-        if (!c.anonymous && !c.conditional) declared[ToLower(c.name)].push_back(f);
-        if (!c.anonymous) declared_in_.emplace(ToLower(c.name), f);
+      for (size_t k = 0; k < info.classes.size(); ++k) {
+        const PhpClass& c = info.classes[k];
+        const std::string& l = lnames_[first_class_[f] + k];
+        if (!c.anonymous && !c.conditional) declared[l].push_back(f);
+        if (!c.anonymous) declared_in_.try_emplace(l, f);
       }
     }
     // Two preloaded files declaring one function make PHP fail at startup
@@ -184,9 +208,10 @@ class Analyzer {
         ex = {"no-class", "declares no class, interface, trait or enum"};
       }
       if (!ex.reason.empty()) continue;
-      for (const PhpClass& c : info.classes) {
+      for (size_t k = 0; k < info.classes.size(); ++k) {
+        const PhpClass& c = info.classes[k];
         if (c.anonymous || c.conditional) continue;
-        std::string l = ToLower(c.name);
+        const std::string& l = lnames_[first_class_[f] + k];
         if (builtins_.Find(l) != nullptr) {
           ex = {"duplicate-class", c.name + " is a built-in PHP class"};
           break;
@@ -204,25 +229,24 @@ class Analyzer {
   void BuildNodes(const Analysis& a) {
     for (size_t f = 0; f < files_.size(); ++f) {
       if (!a.excluded[f].reason.empty()) continue;
-      for (const PhpClass& c : files_[f].info.classes) {
+      const std::vector<PhpClass>& classes = files_[f].info.classes;
+      for (size_t k = 0; k < classes.size(); ++k) {
+        const PhpClass& c = classes[k];
         Node n;
         n.file = f;
         n.cls = &c;
-        n.lname = c.anonymous ? std::string() : ToLower(c.name);
-        n.lparent = ToLower(c.parent);
-        for (const auto& i : c.interfaces) n.linterfaces.push_back(ToLower(i));
-        for (const auto& t : c.traits) n.ltraits.push_back(ToLower(t));
-        for (const auto& r : c.init_refs) n.linits.push_back(ToLower(r));
-        for (const std::string* x : {&c.parent}) Remember(*x);
-        for (const auto& x : c.interfaces) Remember(x);
-        for (const auto& x : c.traits) Remember(x);
-        for (const auto& x : c.init_refs) Remember(x);
+        n.lname = lnames_[first_class_[f] + k];
+        n.lparent = Lowered(c.parent);
+        for (const auto& i : c.interfaces) n.linterfaces.push_back(Lowered(i));
+        for (const auto& t : c.traits) n.ltraits.push_back(Lowered(t));
+        for (const auto& r : c.init_refs) n.linits.push_back(Lowered(r));
 
         if (!c.anonymous) by_name_[n.lname] = nodes_.size();
         nodes_.push_back(std::move(n));
       }
     }
     method_cache_.resize(nodes_.size());
+    proto_cache_.resize(nodes_.size());
     consulted_.assign(nodes_.size(), {});
     linked_.assign(nodes_.size(), false);
     link_seq_.assign(nodes_.size(), 0);
@@ -293,35 +317,7 @@ class Analyzer {
     Flat f;
     for (const std::string& atom : t.atoms) {
       if (IsBuiltinTypeKeyword(atom)) {
-        if (atom == "int")
-          f.bits |= kInt;
-        else if (atom == "float")
-          f.bits |= kFloat;
-        else if (atom == "string")
-          f.bits |= kString;
-        else if (atom == "bool")
-          f.bits |= kFalse | kTrue;
-        else if (atom == "false")
-          f.bits |= kFalse;
-        else if (atom == "true")
-          f.bits |= kTrue;
-        else if (atom == "null")
-          f.bits |= kNull;
-        else if (atom == "void")
-          f.bits |= kVoid;
-        else if (atom == "never")
-          f.bits |= kNever;
-        else if (atom == "mixed")
-          f.bits |= kAny;
-        else if (atom == "array")
-          f.bits |= kArray;
-        else if (atom == "callable")
-          f.bits |= kCallable;
-        else if (atom == "object")
-          f.bits |= kObject;
-        else if (atom == "static")
-          f.bits |= kStatic;
-        else if (atom == "iterable") {
+        if (atom == "iterable") {
           f.bits |= kArray;
           f.names.push_back("traversable");
         } else if (atom == "self") {
@@ -329,6 +325,8 @@ class Analyzer {
         } else if (atom == "parent") {
           int id = UserId(scope_lname);
           if (id >= 0 && !nodes_[id].lparent.empty()) f.names.push_back(nodes_[id].lparent);
+        } else {
+          f.bits |= TypeBits(atom);
         }
       } else {
         f.names.push_back(ToLower(atom));
@@ -464,47 +462,86 @@ class Analyzer {
 
   struct Proto {
     const PhpMethod* method = nullptr;  // null: a built-in class's method
-    std::string scope;                  // lower-case class name
-    std::string display;                // for messages
+    const std::string* scope;           // lower-case class name
+    const std::string* display;         // for messages
   };
 
-  void FindProtos(const Node& n, const std::string& lmethod, std::vector<Proto>* out) const {
-    // Nearest definition up the parent chain.
-    std::string p = n.lparent;
-    for (int depth = 0; !p.empty() && depth < 64; ++depth) {
-      if (const BuiltinClass* b = builtins_.Find(p)) {
-        if (!b->known_shape || b->lmethods.count(lmethod)) out->push_back({nullptr, p, b->name});
+  // Where FindProtos looks for a class's methods, the same for every method
+  // of the class, so worked out once per class: the parent chain up to the
+  // first built-in or unknown class, and every interface the class declares
+  // with the interfaces they extend, in visiting order.
+  struct ProtoSource {
+    const BuiltinClass* builtin = nullptr;  // else the user class `id`
+    int id = -1;
+    const std::string* lname = nullptr;  // in a Node or BuiltinClass: stable
+  };
+  struct ProtoSources {
+    std::vector<ProtoSource> parents, interfaces;
+  };
+  const ProtoSources& Sources(size_t node) const {
+    std::unique_ptr<ProtoSources>& slot = proto_cache_[node];
+    if (slot) return *slot;
+    slot = std::make_unique<ProtoSources>();
+    const Node& n = nodes_[node];
+    const std::string* p = &n.lparent;
+    for (int depth = 0; !p->empty() && depth < 64; ++depth) {
+      if (const BuiltinClass* b = builtins_.Find(*p)) {
+        slot->parents.push_back({b, -1, p});
         break;
       }
-      int id = UserId(p);
+      int id = UserId(*p);
       if (id < 0) break;
-      const MethodTable& mt = Methods(id);
-      auto fit = mt.by_name.find(lmethod);
-      const PhpMethod* found = fit == mt.by_name.end() ? nullptr : fit->second;
-      if (found != nullptr) {
-        if (!found->is_private) out->push_back({found, p, nodes_[id].cls->name});
-        break;
-      }
-      p = nodes_[id].lparent;
+      slot->parents.push_back({nullptr, id, p});
+      p = &nodes_[id].lparent;
     }
-    // Every interface the class declares, with the interfaces they extend.
-    std::vector<std::string> todo = n.linterfaces;
-    std::unordered_set<std::string> seen;
+    std::vector<const std::string*> todo;
+    for (const auto& i : n.linterfaces) todo.push_back(&i);
+    std::unordered_set<std::string_view> seen;
     while (!todo.empty()) {
-      std::string i = todo.back();
+      const std::string* i = todo.back();
       todo.pop_back();
-      if (!seen.insert(i).second) continue;
-      if (const BuiltinClass* b = builtins_.Find(i)) {
-        if (!b->known_shape || b->lmethods.count(lmethod)) out->push_back({nullptr, i, b->name});
+      if (!seen.insert(*i).second) continue;
+      if (const BuiltinClass* b = builtins_.Find(*i)) {
+        slot->interfaces.push_back({b, -1, i});
         continue;
       }
-      int id = UserId(i);
+      int id = UserId(*i);
       if (id < 0) continue;
-      const MethodTable& mt = Methods(id);
-      if (auto fit = mt.by_name.find(lmethod); fit != mt.by_name.end()) {
-        out->push_back({fit->second, i, nodes_[id].cls->name});
+      slot->interfaces.push_back({nullptr, id, i});
+      for (const auto& e : nodes_[id].linterfaces) todo.push_back(&e);
+    }
+    return *slot;
+  }
+
+  void FindProtos(size_t node, const std::string& lmethod, std::vector<Proto>* out) const {
+    const ProtoSources& src = Sources(node);
+    // Nearest definition up the parent chain.
+    for (const ProtoSource& s : src.parents) {
+      if (s.builtin != nullptr) {
+        if (!s.builtin->known_shape || s.builtin->lmethods.count(lmethod)) {
+          out->push_back({nullptr, s.lname, &s.builtin->name});
+        }
+        break;
       }
-      for (const auto& e : nodes_[id].linterfaces) todo.push_back(e);
+      const MethodTable& mt = Methods(s.id);
+      auto fit = mt.by_name.find(lmethod);
+      if (fit != mt.by_name.end()) {
+        if (!fit->second->is_private)
+          out->push_back({fit->second, s.lname, &nodes_[s.id].cls->name});
+        break;
+      }
+    }
+    for (const ProtoSource& s : src.interfaces) {
+      if (s.builtin != nullptr) {
+        if (!s.builtin->known_shape || s.builtin->lmethods.count(lmethod)) {
+          out->push_back({nullptr, s.lname, &s.builtin->name});
+        }
+        continue;
+      }
+      const MethodTable& mt = Methods(s.id);
+      if (auto fit = mt.by_name.find(lmethod); fit != mt.by_name.end()) {
+        out->push_back({fit->second, s.lname, &nodes_[s.id].cls->name});
+      }
     }
   }
 
@@ -518,7 +555,7 @@ class Analyzer {
     std::vector<Proto> protos;
     for (const PhpMethod* m : methods) {
       protos.clear();
-      FindProtos(n, m->lname, &protos);
+      FindProtos(id, m->lname, &protos);
       for (const Proto& p : protos) {
         std::string unresolved;
         Check c;
@@ -526,13 +563,13 @@ class Analyzer {
           c = BuiltinImplementation(scope, *m, &unresolved);
         } else {
           if (m->lname == "__construct" && !p.method->is_abstract) continue;
-          c = Implementation(scope, *m, p.scope, *p.method, &unresolved);
+          c = Implementation(scope, *m, *p.scope, *p.method, &unresolved);
         }
         if (c == Check::kOk) continue;
         if (c == Check::kUnresolved) missing_ = unresolved;
         if (!want_text_) return c;  // only Explain needs the sentence
         std::string decl = n.cls->name + "::" + m->name + "()";
-        std::string base = p.display + "::" + m->name + "()";
+        std::string base = *p.display + "::" + m->name + "()";
         if (c == Check::kError) {
           *what = "declaration of " + decl + " is not compatible with " + base;
         } else {
@@ -545,8 +582,22 @@ class Analyzer {
     return Check::kOk;
   }
 
-  void Remember(const std::string& name) {
-    if (!name.empty()) original_.emplace(ToLower(name), name);
+  // ToLower(name), remembering how the name was written for messages.
+  std::string Lowered(const std::string& name) {
+    std::string l = ToLower(name);
+    if (!name.empty()) original_.try_emplace(l, name);
+    return l;
+  }
+
+  // ToLower(x) == lname, without building ToLower(x).
+  static bool SameLower(const std::string& x, const std::string& lname) {
+    if (x.size() != lname.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      char c = x[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != lname[i]) return false;
+    }
+    return true;
   }
 
   std::string Display(const std::string& lname) const {
@@ -555,11 +606,11 @@ class Analyzer {
     for (const Node& n : nodes_) {
       for (const PhpMethod& m : n.cls->methods) {
         for (const auto& x : m.ret.atoms) {
-          if (x.size() == lname.size() && ToLower(x) == lname) return x;
+          if (SameLower(x, lname)) return x;
         }
         for (const PhpParam& p : m.params) {
           for (const auto& x : p.type.atoms) {
-            if (x.size() == lname.size() && ToLower(x) == lname) return x;
+            if (SameLower(x, lname)) return x;
           }
         }
       }
@@ -739,6 +790,8 @@ class Analyzer {
   std::vector<Node> nodes_;
   std::unordered_map<std::string, size_t> by_name_;
   std::unordered_map<std::string, size_t> declared_in_;    // every file's classes
+  std::vector<std::string> lnames_;                        // lower-case class names, file by file
+  std::vector<size_t> first_class_;                        // per file: its first class in lnames_
   std::unordered_map<std::string, std::string> original_;  // lower case -> as written
   std::vector<bool> linked_;
   std::vector<size_t> link_seq_;
@@ -749,6 +802,7 @@ class Analyzer {
   mutable std::vector<std::vector<int>> consulted_;  // user classes each check relied on
   std::vector<std::vector<size_t>> rdeps_;
   mutable std::vector<std::unique_ptr<MethodTable>> method_cache_;
+  mutable std::vector<std::unique_ptr<ProtoSources>> proto_cache_;
   const std::vector<bool>* alive_ = nullptr;
   std::string missing_;
 };
@@ -758,6 +812,13 @@ class Analyzer {
 Analysis Analyze(const std::vector<SourceFile>& files, const BuiltinClasses& builtins,
                  const std::map<size_t, Exclusion>& forced) {
   return Analyzer(files, builtins).Run(forced);
+}
+
+Analysis AnalyzeForExit(const std::vector<SourceFile>& files, const BuiltinClasses& builtins,
+                        const std::map<size_t, Exclusion>& forced) {
+  static auto* kept = new std::vector<std::unique_ptr<Analyzer>>();
+  kept->push_back(std::make_unique<Analyzer>(files, builtins));
+  return kept->back()->Run(forced);
 }
 
 }  // namespace initkit::preload

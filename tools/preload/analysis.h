@@ -46,4 +46,11 @@ struct Analysis {
 Analysis Analyze(const std::vector<SourceFile>& files, const BuiltinClasses& builtins,
                  const std::map<size_t, Exclusion>& forced = {});
 
+/// Analyze for a process that ends soon after (the tool): the analyzer's
+/// own tables, hundreds of thousands of small allocations, are left
+/// allocated (still reachable, so leak checkers stay quiet) instead of
+/// being freed one by one, which cost about a tenth of the analysis.
+Analysis AnalyzeForExit(const std::vector<SourceFile>& files, const BuiltinClasses& builtins,
+                        const std::map<size_t, Exclusion>& forced = {});
+
 }  // namespace initkit::preload

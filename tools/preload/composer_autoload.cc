@@ -130,6 +130,7 @@ class MapReader {
             return false;
           }
         }
+        if (!t[*i].Is(inner_close)) return false;  // unclosed: stopped at kEnd
         ++*i;
       } else {
         values.push_back(Expr(i));
@@ -151,29 +152,35 @@ class MapReader {
 
 }  // namespace
 
+// One pass, no list of parts: the class map holds thousands of paths.
 std::string NormalizePath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
   bool abs = !path.empty() && path[0] == '/';
+  std::string out = abs ? "/" : "";
+  const size_t base = out.size();  // the parts start here
+  out.reserve(path.size() + 1);
+  size_t parts = 0, leading_dotdots = 0;  // ".." stays only at the start of a relative path
+  size_t i = 0;
   while (i <= path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string::npos) j = path.size();
-    std::string part = path.substr(i, j - i);
+    std::string_view part(path.data() + i, j - i);
     if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
+      if (parts > leading_dotdots) {
+        size_t cut = out.rfind('/');
+        out.resize(cut == std::string::npos || cut < base ? base : cut);
+        --parts;
       } else if (!abs) {
-        parts.push_back(part);
+        if (out.size() > base) out += '/';
+        out += "..";
+        ++parts;
+        ++leading_dotdots;
       }
     } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
+      if (out.size() > base) out += '/';
+      out += part;
+      ++parts;
     }
     i = j + 1;
-  }
-  std::string out = abs ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += '/';
-    out += parts[k];
   }
   return out.empty() ? "." : out;
 }

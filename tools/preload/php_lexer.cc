@@ -1,20 +1,77 @@
 #include "tools/preload/php_lexer.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 
 namespace initkit::preload {
 
 namespace {
 
-bool IsIdentStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+// Character classes by table: the lexer looks at every byte of every file,
+// and one load beats a chain of range compares.
+enum : uint8_t { kIdStart = 1, kIdChar = 2, kSpaceChar = 4 };
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80) {
+      t[c] |= kIdStart | kIdChar;
+    }
+    if (c >= '0' && c <= '9') t[c] |= kIdChar;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+      t[c] |= kSpaceChar;
+    }
+  }
+  return t;
 }
-bool IsIdentChar(unsigned char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-bool IsSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
+
+bool IsIdentStart(unsigned char c) { return kClasses[c] & kIdStart; }
+bool IsIdentChar(unsigned char c) { return kClasses[c] & kIdChar; }
+bool IsSpace(unsigned char c) { return kClasses[c] & kSpaceChar; }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsCi(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    if (Lower(text[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
+// Roles of one-character punctuation.
+constexpr std::array<uint8_t, 256> MakePunctRoles() {
+  std::array<uint8_t, 256> t{};
+  for (char c : {'(', '[', '{'}) t[static_cast<unsigned char>(c)] = kRoleOpen;
+  for (char c : {')', ']', '}'}) t[static_cast<unsigned char>(c)] = kRoleClose;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kPunctRoles = MakePunctRoles();
+
+uint8_t NameRole(std::string_view name) {
+  bool decl = false;
+  switch (name.size()) {
+    case 3:
+      decl = EqualsCi(name, "new");
+      break;
+    case 4:
+      decl = EqualsCi(name, "enum");
+      break;
+    case 5:
+      decl = EqualsCi(name, "class") || EqualsCi(name, "trait") || EqualsCi(name, "final");
+      break;
+    case 8:
+      decl = EqualsCi(name, "abstract") || EqualsCi(name, "readonly");
+      break;
+    case 9:
+      decl = EqualsCi(name, "interface");
+      break;
+    default:
+      break;
+  }
+  return decl ? kRoleDeclWord : 0;
+}
 
 bool StartsWithCi(std::string_view s, size_t pos, std::string_view lit) {
   if (pos + lit.size() > s.size()) return false;
@@ -28,28 +85,32 @@ class Lexer {
  public:
   explicit Lexer(std::string_view src) : s_(src) {}
 
-  LexResult Run() {
-    LexResult r;
-    r.tokens.reserve(s_.size() / 6 + 16);
-    LexInlineHtml(&r.tokens);
+  void Run(LexResult* r) {
+    std::vector<Token>& tokens = r->tokens;
+    tokens.clear();
+    tokens.reserve(s_.size() / 6 + 16);
+    LexInlineHtml(&tokens);
     while (error_.empty() && pos_ < s_.size()) {
-      Token t;
-      if (!Next(&t)) break;
-      r.tokens.push_back(t);
-      if (t.kind == TokKind::kCloseTag) LexInlineHtml(&r.tokens);
-      if (t.IsKeyword("__halt_compiler")) {
+      size_t start = 0;
+      TokKind k = NextKind(&start);
+      if (k == TokKind::kEnd) break;
+      std::string_view text = s_.substr(start, pos_ - start);
+      tokens.push_back(Token{text, static_cast<uint32_t>(start), k, role_});
+      if (k == TokKind::kCloseTag) {
+        LexInlineHtml(&tokens);
+      } else if (k == TokKind::kName && tokens.back().IsKeyword("__halt_compiler")) {
         // Everything after "__halt_compiler();" is data, not PHP.
+        Token t;
         while (Next(&t)) {
-          r.tokens.push_back(t);
+          tokens.push_back(t);
           if (t.Is(';') || t.kind == TokKind::kCloseTag) break;
         }
         break;
       }
     }
-    r.tokens.push_back(Token{TokKind::kEnd, std::string_view(), static_cast<uint32_t>(s_.size())});
-    r.error = error_;
-    r.error_offset = error_offset_;
-    return r;
+    tokens.push_back(Token{std::string_view(), static_cast<uint32_t>(s_.size()), TokKind::kEnd});
+    r->error = error_;
+    r->error_offset = error_offset_;
   }
 
  private:
@@ -62,7 +123,8 @@ class Lexer {
   }
 
   Token Make(TokKind k, size_t start) {
-    return Token{k, s_.substr(start, pos_ - start), static_cast<uint32_t>(start)};
+    std::string_view text = s_.substr(start, pos_ - start);
+    return Token{text, static_cast<uint32_t>(start), k, role_};
   }
 
   // Text up to the next open tag, then the open tag itself.
@@ -73,14 +135,17 @@ class Lexer {
       p = s_.find("<?", p);
       if (p == std::string_view::npos) {
         pos_ = s_.size();
-        if (pos_ > start) out->push_back(Make(TokKind::kInlineHtml, start));
+        if (pos_ > start) {
+          out->push_back(Token{s_.substr(start, pos_ - start), static_cast<uint32_t>(start),
+                               TokKind::kInlineHtml});
+        }
         return;
       }
       if (StartsWithCi(s_, p + 2, "php") &&
           (p + 5 == s_.size() || IsSpace(static_cast<unsigned char>(s_[p + 5])))) {
         if (p > start)
-          out->push_back(Token{TokKind::kInlineHtml, s_.substr(start, p - start),
-                               static_cast<uint32_t>(start)});
+          out->push_back(Token{s_.substr(start, p - start), static_cast<uint32_t>(start),
+                               TokKind::kInlineHtml});
         pos_ = p + 5;
         // The open tag includes one whitespace character (a newline counts whole).
         if (pos_ < s_.size()) {
@@ -90,58 +155,108 @@ class Lexer {
             ++pos_;
           }
         }
-        out->push_back(Token{TokKind::kOpenTag, s_.substr(p, pos_ - p), static_cast<uint32_t>(p)});
+        out->push_back(Token{s_.substr(p, pos_ - p), static_cast<uint32_t>(p), TokKind::kOpenTag});
         return;
       }
       if (p + 2 < s_.size() && s_[p + 2] == '=') {
         if (p > start)
-          out->push_back(Token{TokKind::kInlineHtml, s_.substr(start, p - start),
-                               static_cast<uint32_t>(start)});
+          out->push_back(Token{s_.substr(start, p - start), static_cast<uint32_t>(start),
+                               TokKind::kInlineHtml});
         pos_ = p + 3;
-        out->push_back(Token{TokKind::kOpenTagEcho, s_.substr(p, 3), static_cast<uint32_t>(p)});
+        out->push_back(Token{s_.substr(p, 3), static_cast<uint32_t>(p), TokKind::kOpenTagEcho});
         return;
       }
       p += 2;  // short open tags are off by default: plain text
     }
   }
 
+  // The loops below work on local copies of the position: a member stored
+  // back on every byte costs a memory write per byte.
   void SkipSpaceAndComments() {
-    while (pos_ < s_.size()) {
-      unsigned char c = s_[pos_];
-      if (IsSpace(c)) {
-        ++pos_;
-      } else if (c == '#' && !(pos_ + 1 < s_.size() && s_[pos_ + 1] == '[')) {
-        SkipLineComment();
-      } else if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '/') {
-        SkipLineComment();
-      } else if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '*') {
-        size_t end = s_.find("*/", pos_ + 2);
-        if (end == std::string_view::npos) {
-          // PHP accepts an unterminated comment at the end of the file.
-          pos_ = s_.size();
-          return;
-        }
-        pos_ = end + 2;
+    const char* d = s_.data();
+    size_t n = s_.size();
+    size_t i = pos_;
+    while (i < n) {
+      unsigned char c = d[i];
+      if (c == ' ') {
+        i = SpacesEnd(i);
+      } else if (IsSpace(c)) {
+        ++i;
+      } else if (c == '#' && !(i + 1 < n && d[i + 1] == '[')) {
+        i = LineCommentEnd(i);
+      } else if (c == '/' && i + 1 < n && d[i + 1] == '/') {
+        i = LineCommentEnd(i);
+      } else if (c == '/' && i + 1 < n && d[i + 1] == '*') {
+        i = BlockCommentEnd(i);
       } else {
-        return;
+        break;
       }
     }
+    pos_ = i;
+  }
+
+  // End of the run of ' ' starting at `i`, eight bytes at a time:
+  // indentation is the most common byte sequence in PHP source.
+  size_t SpacesEnd(size_t i) const {
+    const char* d = s_.data();
+    size_t n = s_.size();
+    constexpr uint64_t kSpaces = 0x2020202020202020ull;
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, d + i, 8);
+      w ^= kSpaces;  // zero bytes are spaces
+      if (w != 0) {
+        if constexpr (std::endian::native == std::endian::little) {
+          return i + static_cast<size_t>(std::countr_zero(w)) / 8;
+        } else {
+          return i + static_cast<size_t>(std::countl_zero(w)) / 8;
+        }
+      }
+      i += 8;
+    }
+    while (i < n && d[i] == ' ') ++i;
+    return i;
+  }
+
+  // Just past the "*/" closing the comment opened at `i` ("/*/" does not
+  // close it). Doc blocks are much of a PHP file, and every line of one has
+  // a '*': memchr looks for the rarer '/'. PHP accepts an unterminated
+  // comment at the end of the file.
+  size_t BlockCommentEnd(size_t i) const {
+    const char* d = s_.data();
+    size_t n = s_.size();
+    for (size_t from = i + 3; from < n;) {
+      const void* slash = std::memchr(d + from, '/', n - from);
+      if (slash == nullptr) break;
+      size_t at = static_cast<size_t>(static_cast<const char*>(slash) - d);
+      if (d[at - 1] == '*') return at + 1;
+      from = at + 1;
+    }
+    return n;
   }
 
   // A line comment ends at the newline or before a closing tag.
-  void SkipLineComment() {
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == '\n' || c == '\r') return;
-      if (c == '?' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '>') return;
-      ++pos_;
+  size_t LineCommentEnd(size_t i) const {
+    const char* d = s_.data();
+    size_t n = s_.size();
+    for (; i < n; ++i) {
+      char c = d[i];
+      if (c == '\n' || c == '\r') return i;
+      if (c == '?' && i + 1 < n && d[i + 1] == '>') return i;
     }
+    return n;
   }
 
-  bool Next(Token* t) {
+  // The kind of the next token, whose text is s_[*start, pos_), or kEnd at
+  // the end of the input. Run stores it straight into the token vector: a
+  // Token written field by field and then copied whole stalls the CPU's
+  // store forwarding, which cost a tenth of the lexing time.
+  TokKind NextKind(size_t* start_out) {
     SkipSpaceAndComments();
-    if (pos_ >= s_.size()) return false;
+    if (pos_ >= s_.size()) return TokKind::kEnd;
+    role_ = 0;
     size_t start = pos_;
+    *start_out = start;
     unsigned char c = s_[pos_];
     if (c == '?' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '>') {
       pos_ += 2;
@@ -150,51 +265,45 @@ class Lexer {
       } else if (pos_ + 1 < s_.size() && s_[pos_] == '\r' && s_[pos_ + 1] == '\n') {
         pos_ += 2;
       }
-      *t = Make(TokKind::kCloseTag, start);
-      return true;
+      return TokKind::kCloseTag;
     }
     if (IsIdentStart(c) || (c == '\\' && pos_ + 1 < s_.size() &&
                             IsIdentStart(static_cast<unsigned char>(s_[pos_ + 1])))) {
       if (c == '\\') ++pos_;
       LexNameParts();
-      *t = Make(TokKind::kName, start);
-      return true;
+      role_ = NameRole(s_.substr(start, pos_ - start));
+      return TokKind::kName;
     }
     if (c == '$' && pos_ + 1 < s_.size() &&
         IsIdentStart(static_cast<unsigned char>(s_[pos_ + 1]))) {
-      ++pos_;
-      while (pos_ < s_.size() && IsIdentChar(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-      *t = Make(TokKind::kVariable, start);
-      return true;
+      pos_ = IdentEnd(pos_ + 1);
+      return TokKind::kVariable;
     }
     if (c >= '0' && c <= '9') {
       LexNumber();
-      *t = Make(TokKind::kNumber, start);
-      return true;
+      return TokKind::kNumber;
     }
     if (c == '.' && pos_ + 1 < s_.size() && s_[pos_ + 1] >= '0' && s_[pos_ + 1] <= '9') {
       LexNumber();
-      *t = Make(TokKind::kNumber, start);
-      return true;
+      return TokKind::kNumber;
     }
     if (c == '\'') {
       LexSingleQuoted();
-      *t = Make(TokKind::kString, start);
-      return true;
+      return TokKind::kString;
     }
     if (c == '"' || c == '`') {
       LexInterpolated(static_cast<char>(c));
-      *t = Make(TokKind::kString, start);
-      return true;
+      role_ = 0;  // lexing an interpolation set it
+      return TokKind::kString;
     }
     if (c == '<' && n1_is(pos_, '<') && n1_is(pos_ + 1, '<') && LexHeredoc()) {
-      *t = Make(TokKind::kString, start);
-      return true;
+      role_ = 0;
+      return TokKind::kString;
     }
     if (c == '#') {  // only "#[" gets here
       pos_ += 2;
-      *t = Make(TokKind::kAttrOpen, start);
-      return true;
+      role_ = kRoleOpen;
+      return TokKind::kAttrOpen;
     }
     // Multi-character operators the scanner distinguishes:
     // ?-> ... :: -> => && || ??
@@ -227,27 +336,40 @@ class Lexer {
     }
     if (len > 1) {
       pos_ += len;
-      *t = Make(TokKind::kPunct, start);
-      return true;
+      return TokKind::kPunct;
     }
     ++pos_;
-    *t = Make(TokKind::kPunct, start);
+    role_ = kPunctRoles[c];
+    return TokKind::kPunct;
+  }
+
+  bool Next(Token* t) {
+    size_t start = 0;
+    TokKind k = NextKind(&start);
+    if (k == TokKind::kEnd) return false;
+    *t = Make(k, start);
     return true;
   }
 
   bool n1_is(size_t at, char ch) const { return at + 1 < s_.size() && s_[at + 1] == ch; }
 
+  // End of the run of identifier characters starting at `i`.
+  size_t IdentEnd(size_t i) const {
+    const char* d = s_.data();
+    size_t n = s_.size();
+    while (i < n && IsIdentChar(static_cast<unsigned char>(d[i]))) ++i;
+    return i;
+  }
+
   // identifier(\identifier)* starting at pos_ (an identifier start).
   void LexNameParts() {
-    while (true) {
-      while (pos_ < s_.size() && IsIdentChar(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-      if (pos_ + 1 < s_.size() && s_[pos_] == '\\' &&
-          IsIdentStart(static_cast<unsigned char>(s_[pos_ + 1]))) {
-        ++pos_;
-        continue;
-      }
-      return;
+    const char* d = s_.data();
+    size_t n = s_.size();
+    size_t i = IdentEnd(pos_);
+    while (i + 1 < n && d[i] == '\\' && IsIdentStart(static_cast<unsigned char>(d[i + 1]))) {
+      i = IdentEnd(i + 1);
     }
+    pos_ = i;
   }
 
   void LexNumber() {
@@ -267,19 +389,22 @@ class Lexer {
   }
 
   void LexSingleQuoted() {
+    const char* d = s_.data();
+    size_t n = s_.size();
     size_t start = pos_;
-    ++pos_;
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
+    size_t i = pos_ + 1;
+    while (i < n) {
+      char c = d[i];
       if (c == '\\') {
-        pos_ += 2;
+        i += 2;
       } else if (c == '\'') {
-        ++pos_;
+        pos_ = i + 1;
         return;
       } else {
-        ++pos_;
+        ++i;
       }
     }
+    pos_ = i;
     Fail("unterminated single-quoted string", start);
   }
 
@@ -307,7 +432,7 @@ class Lexer {
   bool LexEscapeOrInterpolation() {
     char c = s_[pos_];
     if (c == '\\') {
-      pos_ += 2;
+      pos_ += pos_ + 1 < s_.size() ? 2 : 1;  // never past the end (a final lone '\\')
       return true;
     }
     if (c == '{' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '$') {
@@ -326,10 +451,17 @@ class Lexer {
   }
 
   void LexInterpolated(char quote) {
+    const char* d = s_.data();
+    size_t n = s_.size();
     size_t start = pos_;
     ++pos_;
-    while (pos_ < s_.size() && error_.empty()) {
-      if (s_[pos_] == quote) {
+    while (pos_ < n && error_.empty()) {
+      // Plain characters in a local loop; the others one at a time.
+      size_t i = pos_;
+      while (i < n && d[i] != quote && d[i] != '\\' && d[i] != '{' && d[i] != '$') ++i;
+      pos_ = i;
+      if (i >= n) break;
+      if (d[i] == quote) {
         ++pos_;
         return;
       }
@@ -393,6 +525,7 @@ class Lexer {
 
   std::string_view s_;
   size_t pos_ = 0;
+  uint8_t role_ = 0;  // the TokRole of the token NextKind returned
   std::string error_;
   uint32_t error_offset_ = 0;
 };
@@ -407,7 +540,13 @@ bool Token::IsKeyword(std::string_view kw) const {
   return true;
 }
 
-LexResult LexPhp(std::string_view src) { return Lexer(src).Run(); }
+LexResult LexPhp(std::string_view src) {
+  LexResult r;
+  Lexer(src).Run(&r);
+  return r;
+}
+
+void LexPhp(std::string_view src, LexResult* out) { Lexer(src).Run(out); }
 
 int LineOf(std::string_view src, uint32_t offset) {
   offset = std::min<uint32_t>(offset, static_cast<uint32_t>(src.size()));

@@ -27,7 +27,7 @@ namespace {
 
 class Scanner {
  public:
-  explicit Scanner(std::string_view src) : src_(src), lex_(LexPhp(src)) {}
+  Scanner(std::string_view src, const LexResult& lex) : src_(src), lex_(lex) {}
 
   PhpFileInfo Run() {
     if (!lex_.error.empty()) {
@@ -43,11 +43,23 @@ class Scanner {
     return lex_.tokens[idx];
   }
   const Token& Prev() const {
-    static const Token kNone{TokKind::kEnd, std::string_view(), 0};
+    static const Token kNone{std::string_view(), 0, TokKind::kEnd};
     return i_ == 0 ? kNone : lex_.tokens[i_ - 1];
   }
   bool AtEnd() const { return T().kind == TokKind::kEnd; }
-  int Line(const Token& t) const { return LineOf(src_, t.offset); }
+  // LineOf, counting on from the previous answer: lines are asked for in
+  // file order (every class), and counting from the top each time was
+  // quadratic in the file size.
+  int Line(const Token& t) const {
+    uint32_t offset = std::min<uint32_t>(t.offset, static_cast<uint32_t>(src_.size()));
+    if (offset < line_offset_) {
+      line_offset_ = 0;
+      line_ = 1;
+    }
+    line_ += static_cast<int>(std::count(src_.begin() + line_offset_, src_.begin() + offset, '\n'));
+    line_offset_ = offset;
+    return line_;
+  }
 
   // ---- names ---------------------------------------------------------
   std::string Qualify(std::string_view name) const {
@@ -351,7 +363,15 @@ class Scanner {
       }
       return false;
     }
-    if (ClassDeclAhead()) {
+    // Only these can start a declaration (ClassDeclAhead says whether one
+    // does); most names in code are none of them.
+    bool decl_start = len == 4 ? t.IsKeyword("enum")
+                      : len == 5
+                          ? t.IsKeyword("class") || t.IsKeyword("trait") || t.IsKeyword("final")
+                      : len == 8 ? t.IsKeyword("abstract") || t.IsKeyword("readonly")
+                      : len == 9 ? t.IsKeyword("interface")
+                                 : false;
+    if (decl_start && ClassDeclAhead()) {
       ParseClass(true);
       return true;
     }
@@ -360,23 +380,21 @@ class Scanner {
 
   // Skips a balanced (...), [...] or {...} group starting at the current
   // token, still noticing anonymous classes and nested declarations.
+  // (Method bodies are most of the tokens: the lexer's roles keep this
+  // loop to one test per token.)
   void SkipBalanced() {
     int depth = 0;
     while (!AtEnd()) {
-      const Token& t = T();
-      if (t.kind == TokKind::kPunct) {
-        if (t.Is('(') || t.Is('[') || t.Is('{')) {
-          ++depth;
-        } else if (t.Is(')') || t.Is(']') || t.Is('}')) {
-          --depth;
-          if (depth <= 0) {
-            ++i_;
-            return;
-          }
-        }
-      } else if (t.kind == TokKind::kAttrOpen) {
+      uint8_t role = T().role;
+      if (role & kRoleOpen) {
         ++depth;
-      } else if (HandleCodeToken()) {
+      } else if (role & kRoleClose) {
+        --depth;
+        if (depth <= 0) {
+          ++i_;
+          return;
+        }
+      } else if ((role & kRoleDeclWord) && HandleCodeToken()) {
         continue;
       }
       ++i_;
@@ -733,8 +751,10 @@ class Scanner {
           if (T(1).Is('=')) {
             i_ += 2;
           } else {
+            size_t before = i_;
             PhpType ignored;  // typed constant (8.3)
             ParseType(&ignored);
+            if (i_ == before) break;  // not a type either: stop (looped forever)
             continue;
           }
           SkipInitializer(&c->init_refs);
@@ -782,7 +802,9 @@ class Scanner {
   }
 
   std::string_view src_;
-  LexResult lex_;
+  const LexResult& lex_;
+  mutable uint32_t line_offset_ = 0;  // Line(): where line_ was counted to
+  mutable int line_ = 1;
   size_t i_ = 0;
   PhpFileInfo out_;
   std::string ns_;
@@ -791,6 +813,11 @@ class Scanner {
 
 }  // namespace
 
-PhpFileInfo ScanPhp(std::string_view src) { return Scanner(src).Run(); }
+PhpFileInfo ScanPhp(std::string_view src) {
+  // One token buffer per scanning thread, reused for every file it scans.
+  thread_local LexResult lex;
+  LexPhp(src, &lex);
+  return Scanner(src, lex).Run();
+}
 
 }  // namespace initkit::preload
