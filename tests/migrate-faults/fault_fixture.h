@@ -192,6 +192,27 @@ class MigrateFaultTest : public ::testing::Test {
     return conn;
   }
 
+  // How many INSERTs into the registry wait on the server (as text).
+  std::string QueuedSeedRecords() {
+    return Sql("SELECT COUNT(*) FROM information_schema.processlist WHERE db = '" + db_ +
+               "' AND info LIKE 'INSERT INTO `registry`%'");
+  }
+
+  // Holds the registry (LOCK TABLES on a root connection, returned: the
+  // lock lasts as long as it), lets the blocked seed finish, and waits until
+  // the run's INSERT of the seed row is queued behind the lock: the moment
+  // between "seed done" and "seed recorded", made observable.
+  std::unique_ptr<db::Connection> HoldTheSeedRecord(const std::string& fifo) {
+    auto locker = RootConnection();
+    if (locker == nullptr) return nullptr;
+    Status st = locker->Execute("LOCK TABLES registry WRITE", "locking the registry");
+    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_TRUE(ReleaseFifo(fifo, seconds(60)));
+    bool queued = WaitUntil([&] { return QueuedSeedRecords() == "1"; }, seconds(60));
+    EXPECT_TRUE(queued) << "the seed's registry INSERT never queued behind the lock";
+    return st.ok() && queued ? std::move(locker) : nullptr;
+  }
+
   // "start P"/"end P" lines must alternate with the same pid: no overlap.
   void ExpectNoOverlap(size_t runs) {
     auto events = Lines(ReadFile(Path("events")));

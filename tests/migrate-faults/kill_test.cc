@@ -148,21 +148,13 @@ TEST_F(KillTest, SigkillAfterTheSeedBeforeItIsRecordedThenARerunIsConsistent) {
   RunningBinary a(BinPath("initkit-migrate"),
                   Flags({"--migrate-cmd", Migration(), "--seed-cmd", BlockingSeed(fifo, pidfile)}));
   ASSERT_GT(WaitForPid(pidfile), 0) << a.Wait(seconds(5)).err;
-  // Hold the registry so recording the seed blocks where the test sees it.
-  auto locker = RootConnection();
-  ASSERT_NE(locker, nullptr);
-  ASSERT_TRUE(locker->Execute("LOCK TABLES registry WRITE", "locking the registry").ok());
-  ASSERT_TRUE(ReleaseFifo(fifo, seconds(60)));
-  const std::string blocked_insert =
-      "SELECT COUNT(*) FROM information_schema.processlist WHERE db = '" + db_ +
-      "' AND info LIKE 'INSERT INTO `registry`%'";
-  ASSERT_TRUE(WaitUntil([&] { return Sql(blocked_insert) == "1"; }, seconds(60)))
-      << a.Wait(seconds(5)).err;
+  auto locker = HoldTheSeedRecord(fifo);
+  ASSERT_NE(locker, nullptr) << a.Wait(seconds(5)).err;
   EXPECT_EQ(SeedsDone(), 1u);
   a.Signal(SIGKILL);
   EXPECT_EQ(a.Wait(seconds(60)).exit_code, 128 + SIGKILL);
   locker.reset();  // UNLOCK: the dead run's statement finishes or goes
-  ASSERT_TRUE(WaitUntil([&] { return Sql(blocked_insert) == "0"; }, seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return QueuedSeedRecords() == "0"; }, seconds(60)));
   std::string rows_before = RegistryRows();
   ASSERT_TRUE(rows_before == "0" || rows_before == "1") << rows_before;
   std::cout << "[ figures  ] registry rows after the kill: " << rows_before << std::endl;

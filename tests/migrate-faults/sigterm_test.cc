@@ -50,15 +50,8 @@ TEST_F(SigtermTest, WhileRecordingTheSeedIs143) {
   ASSERT_TRUE(
       WaitUntil([&] { return ReadFile(pidfile).find('\n') != std::string::npos; }, seconds(60)))
       << a.Wait(seconds(5)).err;
-  auto locker = RootConnection();
-  ASSERT_NE(locker, nullptr);
-  ASSERT_TRUE(locker->Execute("LOCK TABLES registry WRITE", "locking the registry").ok());
-  ASSERT_TRUE(ReleaseFifo(fifo, seconds(60)));
-  const std::string blocked_insert =
-      "SELECT COUNT(*) FROM information_schema.processlist WHERE db = '" + db_ +
-      "' AND info LIKE 'INSERT INTO `registry`%'";
-  ASSERT_TRUE(WaitUntil([&] { return Sql(blocked_insert) == "1"; }, seconds(60)))
-      << a.Wait(seconds(5)).err;
+  auto locker = HoldTheSeedRecord(fifo);
+  ASSERT_NE(locker, nullptr) << a.Wait(seconds(5)).err;
   a.Signal(SIGTERM);
   // The safety net is far below the io timeout: a SIGTERM that waited for
   // the statement would be killed here and fail the exit-code check.
