@@ -84,8 +84,9 @@ std::string HelpFor(const FlagSpec& f) {
     for (const auto& c : f.choices) help += " " + c;
     help += ")";
   }
-  if (!f.default_value.empty() && f.type != FlagType::kBool)
+  if (!f.default_value.empty() && f.type != FlagType::kBool) {
     help += " [default: " + f.default_value + "]";
+  }
   if (f.type == FlagType::kBool && f.default_value == "true") help += " [default: on]";
   if (f.type == FlagType::kList) help += " (repeatable)";
   if (f.required) help += " (required)";
@@ -132,7 +133,7 @@ const FlagSpec& Config::SpecFor(const std::string& name) const {
   for (const auto& s : specs_) {
     if (s.name == name) return s;
   }
-  std::fprintf(stderr, "initkit: internal error: flag --%s is not declared\n", name.c_str());
+  (void)std::fprintf(stderr, "initkit: internal error: flag --%s is not declared\n", name.c_str());
   std::abort();
 }
 
@@ -290,18 +291,20 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
     auto env_it = env.find(EnvNameFor(f.name));
     if (opt->count() > 0) {
       v.source = "flag";
-      if (f.type == FlagType::kBool)
+      if (f.type == FlagType::kBool) {
         v.values = {bool_store[f.name] ? "true" : "false"};
-      else if (f.type == FlagType::kList)
+      } else if (f.type == FlagType::kList) {
         v.values = list_store[f.name];
-      else
+      } else {
         v.values = {str_store[f.name]};
+      }
     } else if (env_it != env.end()) {
       v.source = "env";
-      if (f.type == FlagType::kList)
+      if (f.type == FlagType::kList) {
         v.values = SplitLines(env_it->second);
-      else
+      } else {
         v.values = {env_it->second};
+      }
     }
     if (f.credential) {
       CLI::Option* fo = file_opts[f.name];
@@ -325,7 +328,7 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
       bool use_file = !file_source.empty() && (v.source.empty() || file_source == "flag");
       if (use_file) {
         std::string content;
-        Status st = ReadFileToString(file, &content, 1024 * 1024);
+        Status st = ReadFileToString(file, &content, 1024UL * 1024);
         if (!st.ok()) {
           return Status::Usage(Origin(f.name + "-file", file_source) + ": " + st.message());
         }
@@ -400,8 +403,8 @@ int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out) {
     return kExitUsage;
   }
   if (!early.empty()) {
-    std::fwrite(early.data(), 1, early.size(), stdout);
-    std::fflush(stdout);
+    (void)std::fwrite(early.data(), 1, early.size(), stdout);
+    (void)std::fflush(stdout);
     return kExitOk;
   }
   return -1;
@@ -418,8 +421,10 @@ Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
   bool any = false;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    while (i < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
       ++i;
+    }
     if (start == i) return bad("expected a number");
     std::string num = text.substr(start, i - start);
     if (std::count(num.begin(), num.end(), '.') > 1 || num == ".") return bad("malformed number");
@@ -460,7 +465,7 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   if (m) out += std::to_string(m) + "m";
   if (s > 0 || out.empty()) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", s);
+    (void)std::snprintf(buf, sizeof buf, "%.3f", s);
     std::string t = buf;
     while (t.back() == '0') t.pop_back();
     if (t.back() == '.') t.pop_back();

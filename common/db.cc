@@ -214,8 +214,9 @@ Status Connection::Query(const std::string& sql, const std::string& what, std::v
   do {
     MYSQL_RES* res = mysql_store_result(mysql_);
     if (res == nullptr) {
-      if (mysql_field_count(mysql_) != 0)
+      if (mysql_field_count(mysql_) != 0) {
         return Fail(what, mysql_errno(mysql_), mysql_error(mysql_));
+      }
     } else {
       unsigned n = mysql_num_fields(res);
       while (MYSQL_ROW r = mysql_fetch_row(res)) {

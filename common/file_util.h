@@ -25,7 +25,7 @@ Status RemoveStaleTempFiles(const std::string& dir, const std::string& only = ""
 
 /// Reads at most `max_bytes` of `path` (more is an error).
 Status ReadFileToString(const std::string& path, std::string* out,
-                        std::size_t max_bytes = 64 * 1024 * 1024);
+                        std::size_t max_bytes = 64UL * 1024 * 1024);
 
 /// "strerror(errno)" as a string, thread-safe.
 std::string ErrnoText(int err);

@@ -23,8 +23,8 @@ struct HttpRequest {
   std::string ca_pem;                             // ... or this PEM text
   std::string client_cert_file, client_key_file;  // mutual TLS
   std::string client_cert_pem, client_key_pem;
-  bool insecure = false;               // skip verification (only behind an explicit flag)
-  std::size_t max_body = 1024 * 1024;  // larger bodies are refused
+  bool insecure = false;                 // skip verification (only behind an explicit flag)
+  std::size_t max_body = 1024UL * 1024;  // larger bodies are refused
 };
 
 /// A completed exchange: any status code, its headers and body.

@@ -31,10 +31,11 @@ std::string StripComment(const std::string& s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (quote) {
-      if (c == '\\' && quote == '"')
+      if (c == '\\' && quote == '"') {
         ++i;
-      else if (c == quote)
+      } else if (c == quote) {
         quote = 0;
+      }
     } else if (c == '"' || c == '\'') {
       quote = c;
     } else if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
@@ -96,10 +97,11 @@ class YamlParser {
     if (!t.empty() && (t[0] == '"' || t[0] == '\'')) {
       char q = t[0];
       for (i = 1; i < t.size(); ++i) {
-        if (q == '"' && t[i] == '\\')
+        if (q == '"' && t[i] == '\\') {
           ++i;
-        else if (t[i] == q)
+        } else if (t[i] == q) {
           break;
+        }
       }
       ++i;
     }
@@ -406,7 +408,7 @@ Status ParseKubeconfig(std::string_view text, const std::string& source,
 
 Status LoadKubeconfig(const std::string& path, const std::string& context, K8sConnection* out) {
   std::string text;
-  Status st = ReadFileToString(path, &text, 4 * 1024 * 1024);
+  Status st = ReadFileToString(path, &text, 4UL * 1024 * 1024);
   if (!st.ok()) return Status::Usage("kubeconfig: " + st.message());
   std::string dir;
   std::size_t slash = path.rfind('/');
@@ -472,7 +474,7 @@ Status K8sClient::RefreshToken(bool force, bool* changed) {
               sb.st_mtim.tv_nsec == token_stat_.st_mtim.tv_nsec;
   if (same && !force) return Status::Ok();
   std::string token;
-  Status st = ReadFileToString(conn_.token_file, &token, 64 * 1024);
+  Status st = ReadFileToString(conn_.token_file, &token, 64UL * 1024);
   if (!st.ok()) return st.Annotate("token file");
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   log::AddSecret(token);
@@ -556,7 +558,7 @@ Status K8sClient::Call(const std::string& method, const std::string& path, const
     req.client_cert_file = conn_.client_cert_file;
     req.client_key_file = conn_.client_key_file;
     req.insecure = conn_.insecure;
-    req.max_body = 16 * 1024 * 1024;
+    req.max_body = 16UL * 1024 * 1024;
     HttpResponse resp;
     Status st = http_.Do(req, &resp);
     if (!st.ok()) {
@@ -614,8 +616,9 @@ Status K8sClient::GetObject(const std::string& path, const Deadline& deadline, j
   *found = false;
   if (r.code == 404) return Status::Ok();
   if (r.code / 100 != 2) return ErrorFor("GET", path, r);
-  if (!r.body.is_object())
+  if (!r.body.is_object()) {
     return Status::Failed("Kubernetes API GET " + path + ": not a JSON object");
+  }
   *found = true;
   *out = std::move(r.body);
   return Status::Ok();

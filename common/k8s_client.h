@@ -75,6 +75,8 @@ struct K8sOptions {
 };
 
 /// The answer of one API call after retries.
+// Only nlohmann::json's implicit moves could throw, and they do not.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct K8sResponse {
   long code = 0;
   nlohmann::json body;  // null when the body was empty or not JSON

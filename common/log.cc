@@ -75,7 +75,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          (void)std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out->append(buf);
         } else {
           out->push_back(static_cast<char>(c));  // UTF-8 passes through
@@ -93,8 +93,9 @@ std::string Timestamp() {
   struct tm tm;
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<int>(ms));
   return buf;
 }
 
@@ -127,7 +128,7 @@ Field::Field(std::string k, double v) : key(std::move(k)), literal(true) {
     return;
   }
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  (void)std::snprintf(buf, sizeof buf, "%.6g", v);
   value = buf;
 }
 
@@ -143,16 +144,17 @@ void Init(std::string tool, Format format, Level level) {
 Format DefaultFormat() { return isatty(STDERR_FILENO) ? Format::kText : Format::kJson; }
 
 bool ParseLevel(std::string_view text, Level* out) {
-  if (text == "debug")
+  if (text == "debug") {
     *out = Level::kDebug;
-  else if (text == "info")
+  } else if (text == "info") {
     *out = Level::kInfo;
-  else if (text == "warn" || text == "warning")
+  } else if (text == "warn" || text == "warning") {
     *out = Level::kWarn;
-  else if (text == "error")
+  } else if (text == "error") {
     *out = Level::kError;
-  else
+  } else {
     return false;
+  }
   return true;
 }
 
@@ -186,10 +188,11 @@ void Write(Level level, std::string_view msg, const Fields& fields) {
       line.push_back(',');
       AppendJsonString(&line, f.key);
       line.push_back(':');
-      if (f.literal)
+      if (f.literal) {
         line += f.value;
-      else
+      } else {
         AppendJsonString(&line, Redact(f.value));
+      }
     }
     line.push_back('}');
   } else {
@@ -197,10 +200,11 @@ void Write(Level level, std::string_view msg, const Fields& fields) {
     for (const Field& f : fields) {
       std::string v = f.literal ? f.value : Redact(f.value);
       line += " " + f.key + "=";
-      if (!f.literal && NeedsQuoting(v))
+      if (!f.literal && NeedsQuoting(v)) {
         AppendJsonString(&line, v);
-      else
+      } else {
         line += v;
+      }
     }
   }
   logger->log(spdlog::level::info, line);

@@ -86,8 +86,9 @@ Status SplitWords(std::string_view line, std::vector<std::string>* words) {
         cur.push_back(d);
         ++i;
       }
-      if (!closed)
+      if (!closed) {
         return Status::Usage("unterminated double quote in command: " + std::string(line));
+      }
       in_word = true;
     } else if (c == '\\') {
       if (i + 1 >= line.size()) {
@@ -211,10 +212,11 @@ void Child::Wait() {
   do {
     r = ::waitpid(pid_, &wstatus, 0);
   } while (r < 0 && errno == EINTR);
-  if (r == pid_)
+  if (r == pid_) {
     Reaped(wstatus);
-  else
+  } else {
     done_ = true;
+  }
 }
 
 void Child::Kill(int sig) {

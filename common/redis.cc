@@ -129,8 +129,9 @@ std::string Url::Redacted() const {
       break;
     }
   }
-  if (!prefix.empty())
+  if (!prefix.empty()) {
     text += (text.find('?') == std::string::npos ? "?prefix=" : "&prefix=") + prefix;
+  }
   return log::Redact(text);
 }
 

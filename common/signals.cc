@@ -65,7 +65,7 @@ void Install() {
     s.stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   }
   // A peer closing a socket must be an error return, not a silent death.
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
   sigset_t set = StopSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread([set] {
@@ -109,7 +109,7 @@ void RemoveChild(pid_t pid) {
 
 void ResetForExec() {
   // Only async-signal-safe calls: this runs between fork and exec.
-  ::signal(SIGPIPE, SIG_DFL);
+  (void)::signal(SIGPIPE, SIG_DFL);
   sigset_t empty;
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);

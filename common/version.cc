@@ -167,7 +167,7 @@ Status ExtractPhpVersion(std::string_view content, const std::string& key, std::
 
 Status ReadVersionFile(const std::string& path, const std::string& key, std::string* out) {
   std::string content;
-  Status st = ReadFileToString(path, &content, 1024 * 1024);
+  Status st = ReadFileToString(path, &content, 1024UL * 1024);
   if (!st.ok()) return Status::Usage(st.message());
   st = ExtractPhpVersion(content, key, out);
   if (!st.ok()) return st.Annotate("version file " + path);

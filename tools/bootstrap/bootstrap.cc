@@ -55,7 +55,7 @@ void RaiseFdLimit() {
 
 std::string Octal(mode_t m) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
+  (void)std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
   return buf;
 }
 
@@ -207,8 +207,9 @@ void PrintPlan(const Options& opt, const CopyPlan& plan, std::ostream& out) {
       if (e->action == Action::kKeep && e->fix_mode) {
         out << "chmod " << Octal(e->mode) << " " << rel << "\n";
       }
-      if (e->action == Action::kKeep && e->fix_owner)
+      if (e->action == Action::kKeep && e->fix_owner) {
         out << "chown " << owner << " " << rel << "\n";
+      }
     }
     for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back(*it);
   }

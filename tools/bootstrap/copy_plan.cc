@@ -73,7 +73,7 @@ class Planner {
   // Scans one directory pair; `fds` are this directory's own fds.
   Status Scan(DirNode* node, std::shared_ptr<DirFds> fds);
   // Opens child `name` of `parent` and scans it.
-  Status OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, std::string name,
+  Status OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, const std::string& name,
                      bool dst_is_dir);
 
   AtomicTotals totals;
@@ -92,7 +92,7 @@ class Planner {
   ino_t dst_ino_ = 0;
 };
 
-Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, std::string name,
+Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, const std::string& name,
                             bool dst_is_dir) {
   if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
   const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -115,6 +115,9 @@ Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, std::
   return Scan(node, std::make_shared<DirFds>(s, d));
 }
 
+// By value: the caller hands its reference over, so the fds close as soon as
+// the last scan or copy that needs them is done.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
   std::vector<DirEntry> names;
   if (int err = ReadDirEntries(fds->src, &names); err != 0) {

@@ -25,9 +25,9 @@ struct LinuxDirent64 {
 };
 
 // Large enough that most PHP app directories are read in one call.
-constexpr size_t kDirBufSize = 64 * 1024;
+constexpr size_t kDirBufSize = 64UL * 1024;
 // Data is copied in chunks so a stop signal is seen within one chunk.
-constexpr size_t kChunk = 16 * 1024 * 1024;
+constexpr size_t kChunk = 16UL * 1024 * 1024;
 
 }  // namespace
 
@@ -117,7 +117,7 @@ Status DataCopier::Copy(int in, int out, uint64_t size, const std::string& displ
       }
     } else {
       thread_local std::unique_ptr<char[]> buf;
-      constexpr size_t kBuf = 256 * 1024;
+      constexpr size_t kBuf = 256UL * 1024;
       if (!buf) buf.reset(new char[kBuf]);
       n = read(in, buf.get(), std::min(want, kBuf));
       if (n < 0) {

@@ -14,7 +14,7 @@
 namespace initkit::crongate {
 namespace {
 
-constexpr std::size_t kMaxBody = 1024 * 1024;
+constexpr std::size_t kMaxBody = 1024UL * 1024;
 
 // What one request found out; `running` is empty when no version was read.
 struct Answer {
@@ -168,8 +168,9 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
                                   : "missing --version-file or --expected-version");
   }
   std::string text = c.Get("expected-version");
-  if (has_file)
+  if (has_file) {
     INITKIT_RETURN_IF_ERROR(ReadVersionFile(c.Get("version-file"), c.Get("version-key"), &text));
+  }
   Status st = ParseVersion(text, &o->expected);
   if (!st.ok()) {
     return st.Annotate(has_file ? "--version-file " + c.Get("version-file") : "--expected-version");
@@ -183,8 +184,9 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   if (retries < 0 || retries > 100000) return Status::Usage("--retries: must be 0 or more");
   o->retries = static_cast<int>(retries);
   int64_t consecutive = c.GetInt("consecutive");
-  if (consecutive < 1 || consecutive > 1000)
+  if (consecutive < 1 || consecutive > 1000) {
     return Status::Usage("--consecutive: must be 1 or more");
+  }
   o->consecutive = static_cast<int>(consecutive);
   o->interval = c.GetDuration("interval");
   o->timeout = c.GetDuration("timeout");
@@ -199,8 +201,9 @@ Status OptionsFromConfig(const Config& c, GateOptions* o) {
   }
   o->headers = c.GetList("header");
   o->ca_file = c.Get("ca-file");
-  if (c.IsSet("rollout"))
+  if (c.IsSet("rollout")) {
     INITKIT_RETURN_IF_ERROR(ParseRolloutTarget(c.Get("rollout"), &o->rollout));
+  }
   o->namespace_ = c.Get("namespace");
   if (!o->namespace_.empty() && !IsDns1123Label(o->namespace_)) {
     return Status::Usage("--namespace: '" + o->namespace_ + "' is not a Kubernetes namespace name");

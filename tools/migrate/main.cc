@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   initkit::Status st = initkit::migrate::OptionsFromConfig(config, &options);
   if (st.ok()) {
     if (options.dry_run) {
-      std::fputs(initkit::migrate::DryRunPlan(options).c_str(), stdout);
+      (void)std::fputs(initkit::migrate::DryRunPlan(options).c_str(), stdout);
     } else if (options.status) {
       std::string json;
       st = initkit::migrate::StatusReport(options, &json);
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       st = initkit::migrate::Run(options);
     }
   }
-  std::fflush(stdout);
+  (void)std::fflush(stdout);
   int code = st.ExitCode();
   if (!st.ok()) initkit::log::Error(st.message(), {{"exit_code", code}});
   return code;

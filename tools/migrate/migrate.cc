@@ -327,8 +327,9 @@ Status OptionsFromConfig(const Config& c, Options* out) {
   o.dry_run = c.GetBool("dry-run");
   o.db.host = c.Get("db-host");
   int64_t port = c.GetInt("db-port");
-  if (port < 1 || port > 65535)
+  if (port < 1 || port > 65535) {
     return Status::Usage("--db-port " + std::to_string(port) + ": not a port");
+  }
   o.db.port = static_cast<int>(port);
   o.db.socket = c.Get("db-socket");
   o.db.user = c.Get("db-user");
@@ -432,8 +433,9 @@ Status Run(const Options& o) {
 
   std::vector<db::Row> rows;
   Status st = lock->Prepared("SELECT RELEASE_LOCK(?)", {o.lock_name}, "releasing the lock", &rows);
-  if (!st.ok())
+  if (!st.ok()) {
     log::Warn("could not release the lock; it goes with the connection", {{"error", st.message()}});
+  }
   log::Info("migrate done", {{"lock", o.lock_name}});
   return Status::Ok();
 }

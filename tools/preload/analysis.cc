@@ -526,8 +526,9 @@ class Analyzer {
       const MethodTable& mt = Methods(s.id);
       auto fit = mt.by_name.find(lmethod);
       if (fit != mt.by_name.end()) {
-        if (!fit->second->is_private)
+        if (!fit->second->is_private) {
           out->push_back({fit->second, s.lname, &nodes_[s.id].cls->name});
+        }
         break;
       }
     }

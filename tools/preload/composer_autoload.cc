@@ -191,8 +191,9 @@ Status ParseClassMap(std::string_view text, const std::string& composer_dir,
   bool ok = r.ok() && r.Read([&](const std::string& k, const std::vector<std::string>& v) {
     if (!v.empty()) out->emplace_back(k, NormalizePath(v[0]));
   });
-  if (!ok)
+  if (!ok) {
     return Status::Usage(origin + ": not a Composer class map (expected 'return array(...)')");
+  }
   return Status::Ok();
 }
 
@@ -201,11 +202,13 @@ Status ParsePsr4Map(std::string_view text, const std::string& composer_dir,
   MapReader r(text, composer_dir);
   bool ok = r.ok() && r.Read([&](const std::string& k, const std::vector<std::string>& v) {
     std::vector<std::string> dirs;
+    dirs.reserve(v.size());
     for (const auto& d : v) dirs.push_back(NormalizePath(d));
     out->emplace_back(k, std::move(dirs));
   });
-  if (!ok)
+  if (!ok) {
     return Status::Usage(origin + ": not a Composer PSR-4 map (expected 'return array(...)')");
+  }
   return Status::Ok();
 }
 

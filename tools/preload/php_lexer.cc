@@ -143,9 +143,10 @@ class Lexer {
       }
       if (StartsWithCi(s_, p + 2, "php") &&
           (p + 5 == s_.size() || IsSpace(static_cast<unsigned char>(s_[p + 5])))) {
-        if (p > start)
+        if (p > start) {
           out->push_back(Token{s_.substr(start, p - start), static_cast<uint32_t>(start),
                                TokKind::kInlineHtml});
+        }
         pos_ = p + 5;
         // The open tag includes one whitespace character (a newline counts whole).
         if (pos_ < s_.size()) {
@@ -159,9 +160,10 @@ class Lexer {
         return;
       }
       if (p + 2 < s_.size() && s_[p + 2] == '=') {
-        if (p > start)
+        if (p > start) {
           out->push_back(Token{s_.substr(start, p - start), static_cast<uint32_t>(start),
                                TokKind::kInlineHtml});
+        }
         pos_ = p + 3;
         out->push_back(Token{s_.substr(p, 3), static_cast<uint32_t>(p), TokKind::kOpenTagEcho});
         return;
@@ -182,9 +184,8 @@ class Lexer {
         i = SpacesEnd(i);
       } else if (IsSpace(c)) {
         ++i;
-      } else if (c == '#' && !(i + 1 < n && d[i + 1] == '[')) {
-        i = LineCommentEnd(i);
-      } else if (c == '/' && i + 1 < n && d[i + 1] == '/') {
+      } else if ((c == '#' && !(i + 1 < n && d[i + 1] == '[')) ||  // not an attribute
+                 (c == '/' && i + 1 < n && d[i + 1] == '/')) {
         i = LineCommentEnd(i);
       } else if (c == '/' && i + 1 < n && d[i + 1] == '*') {
         i = BlockCommentEnd(i);
@@ -375,16 +376,12 @@ class Lexer {
   void LexNumber() {
     while (pos_ < s_.size()) {
       unsigned char c = s_[pos_];
-      if (IsIdentChar(c)) {
-        ++pos_;
-      } else if (c == '.' && !(pos_ + 1 < s_.size() && s_[pos_ + 1] == '.')) {
-        ++pos_;
-      } else if ((c == '+' || c == '-') && (Lower(s_[pos_ - 1]) == 'e') &&
-                 !(s_[pos_ - 2] == '0' && Lower(s_[pos_ - 1]) == 'x')) {
-        ++pos_;
-      } else {
-        return;
-      }
+      bool part = IsIdentChar(c) ||
+                  (c == '.' && !(pos_ + 1 < s_.size() && s_[pos_ + 1] == '.')) ||  // 1.5, not 1..
+                  ((c == '+' || c == '-') && (Lower(s_[pos_ - 1]) == 'e') &&  // 1e+5, not 0xe+5
+                   !(s_[pos_ - 2] == '0' && Lower(s_[pos_ - 1]) == 'x'));
+      if (!part) return;
+      ++pos_;
     }
   }
 

@@ -205,8 +205,9 @@ class Scanner {
       }
       if (a.kind == TokKind::kName) {
         std::string_view v = a.text;
-        if (v.size() >= 17 && v.substr(v.size() - 17) == "E_USER_DEPRECATED")
+        if (v.size() >= 17 && v.substr(v.size() - 17) == "E_USER_DEPRECATED") {
           user_deprecated = true;
+        }
       }
       ++j;
     }
@@ -597,11 +598,8 @@ class Scanner {
       }
       if (T().Is('{')) SkipBalanced();  // property hooks (8.4)
       params->push_back(std::move(p));
-      if (T().Is(',')) {
-        ++i_;
-      } else if (!T().Is(')')) {
-        ++i_;  // unexpected token: keep moving
-      }
+      // Past the ',' to the next parameter; an unexpected token is skipped too.
+      if (!T().Is(')')) ++i_;
     }
   }
 

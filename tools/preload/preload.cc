@@ -200,7 +200,7 @@ T& KeepUntilExit(T&& value) {
 class SourceReader {
  public:
   Status Read(const std::string& path, std::string_view* text) {
-    static constexpr size_t kMaxBytes = 64 * 1024 * 1024;
+    static constexpr size_t kMaxBytes = 64UL * 1024 * 1024;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::Failed("cannot read " + path + ": " + ErrnoText(errno));
     size_t len = 0;
@@ -228,7 +228,7 @@ class SourceReader {
 
  private:
   void Grow(size_t keep) {
-    size_t cap = cap_ == 0 ? 256 * 1024 : cap_ * 2;
+    size_t cap = cap_ == 0 ? 256UL * 1024 : cap_ * 2;
     std::unique_ptr<char[]> bigger(new char[cap]);
     if (keep > 0) std::memcpy(bigger.get(), buf_.get(), keep);
     buf_ = std::move(bigger);
@@ -305,8 +305,9 @@ Status RunPhp(const std::string& php, const std::string& preload, std::string* o
   if (struct passwd* pw = getpwuid(geteuid())) user = pw->pw_name;
   char tmpl[] = "/tmp/initkit-preload-verify-XXXXXX";
   int fd = mkstemp(tmpl);
-  if (fd < 0)
+  if (fd < 0) {
     return Status::Failed("--verify-with: cannot create a temp file: " + ErrnoText(errno));
+  }
   std::vector<std::string> args = {
       php, "-d", "opcache.enable=1", "-d", "opcache.enable_cli=1", "-d",
       "opcache.preload=" + preload, "-d", "opcache.preload_user=" + user, "-d",
@@ -316,6 +317,7 @@ Status RunPhp(const std::string& php, const std::string& preload, std::string* o
       "-d", "display_errors=0", "-d", "log_errors=1", "-d", "error_reporting=E_ALL", "-r",
       "echo 'initkit-preload-verified', PHP_EOL;"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;

@@ -166,8 +166,9 @@ Status KeycloakClient::FindClient(const std::string& client_id, json* rep, bool*
   if (r.status != 200) return ErrorFor("GET", path, r);
   Status st = FindClientInList(r.body, client_id, rep, found);
   if (!st.ok()) return st.Annotate("Keycloak GET " + path);
-  if (*found && rep->contains("secret") && (*rep)["secret"].is_string())
+  if (*found && rep->contains("secret") && (*rep)["secret"].is_string()) {
     log::AddSecret((*rep)["secret"].get<std::string>());
+  }
   return Status::Ok();
 }
 

@@ -7,6 +7,8 @@
 #include "common/signals.h"
 #include "tools/secrets/secrets.h"
 
+// Only std::bad_alloc can escape, and terminating is the right answer to it.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   initkit::signals::Install();
   initkit::Config config;
@@ -23,8 +25,9 @@ int main(int argc, char** argv) {
     summary["exit_code"] = st.ExitCode();
   }
   // The summary holds key names and actions only; Redact guards the error text.
-  if (!summary.is_null())
+  if (!summary.is_null()) {
     std::printf("%s\n", initkit::log::Redact(initkit::DumpJson(summary)).c_str());
+  }
   if (!st.ok()) {
     initkit::log::Error(st.message(), {{"exit_code", st.ExitCode()}});
     return st.ExitCode();

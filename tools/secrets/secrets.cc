@@ -88,7 +88,7 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
   o.env = env;
   if (config.IsSet("spec")) {
     std::string path = config.Get("spec"), text;
-    Status st = ReadFileToString(path, &text, 4 * 1024 * 1024);
+    Status st = ReadFileToString(path, &text, 4UL * 1024 * 1024);
     if (!st.ok()) return Status::Usage("--spec: " + st.message());
     INITKIT_RETURN_IF_ERROR(ParseSpec(text, path, &o.spec));
   } else {
@@ -138,8 +138,9 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
   pick("keycloak-root-url", &k.root_url);
   pick("keycloak-secret", &k.secret);
   pick("keycloak-ca-file", &k.ca_file);
-  if (config.IsSet("keycloak-redirect-uri"))
+  if (config.IsSet("keycloak-redirect-uri")) {
     k.redirect_uris = config.GetList("keycloak-redirect-uri");
+  }
   if (config.IsSet("keycloak-web-origin")) k.web_origins = config.GetList("keycloak-web-origin");
   if (k.secret.empty()) k.secret = o.spec.secret + "-keycloak";
   // The names become API paths (k8s) and file names (dir: keeps the
@@ -163,8 +164,8 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
     if (config.IsSet("keycloak-admin-client-secret")) {
       o.keycloak_admin_client_secret = config.Get("keycloak-admin-client-secret");
     } else if (!k.admin_client_secret_file.empty()) {
-      Status st =
-          ReadFileToString(k.admin_client_secret_file, &o.keycloak_admin_client_secret, 64 * 1024);
+      Status st = ReadFileToString(k.admin_client_secret_file, &o.keycloak_admin_client_secret,
+                                   64UL * 1024);
       if (!st.ok()) return Status::Usage("spec keycloak admin-client-secret-file: " + st.message());
       if (!o.keycloak_admin_client_secret.empty() &&
           o.keycloak_admin_client_secret.back() == '\n') {

@@ -15,12 +15,13 @@ using nlohmann::json;
 std::string PathJoin(const std::string& base, const std::string& key) {
   std::string k;
   for (char c : key) {
-    if (c == '~')
+    if (c == '~') {
       k += "~0";
-    else if (c == '/')
+    } else if (c == '/') {
       k += "~1";
-    else
+    } else {
       k.push_back(c);
+    }
   }
   return base + "/" + k;
 }

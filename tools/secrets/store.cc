@@ -20,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxValue = 1024 * 1024;
+constexpr std::size_t kMaxValue = 1024UL * 1024;
 constexpr const char* kStateFile = ".initkit-state.json";
 constexpr const char* kAnnotationsPrefix = "# initkit-secrets annotations: ";
 
@@ -281,8 +281,9 @@ class EnvFileStore : public SecretStore {
   Status Delete(const std::string& name, bool* existed) override {
     std::string f = FileFor(name);
     *existed = unlink(f.c_str()) == 0;
-    if (!*existed && errno != ENOENT)
+    if (!*existed && errno != ENOENT) {
       return Status::Failed("removing " + f + ": " + ErrnoText(errno));
+    }
     return Status::Ok();
   }
 
@@ -302,14 +303,15 @@ std::string FormatEnvFile(const SecretData& s) {
     } else {
       out.push_back('"');
       for (char c : v) {
-        if (c == '\n')
+        if (c == '\n') {
           out += "\\n";
-        else if (c == '"')
+        } else if (c == '"') {
           out += "\\\"";
-        else if (c == '\\')
+        } else if (c == '\\') {
           out += "\\\\";
-        else
+        } else {
           out.push_back(c);
+        }
       }
       out.push_back('"');
     }
@@ -351,8 +353,9 @@ Status ParseEnvFile(const std::string& text, const std::string& source, SecretDa
           v.push_back(raw[i]);
         }
       }
-      if (i != raw.size() - 1)
+      if (i != raw.size() - 1) {
         return Status::Failed(where + ": unterminated quoted value of " + key);
+      }
     } else if (!raw.empty() && raw[0] == '\'') {
       if (raw.size() < 2 || raw.back() != '\'') {
         return Status::Failed(where + ": unterminated quoted value of " + key);
