@@ -17,12 +17,8 @@ php -r 'exit(extension_loaded("pdo_mysql") ? 0 : 1);' || { echo "php8.2-mysql mi
 
 # shellcheck source=scripts/lib/mariadb.sh
 source scripts/lib/mariadb.sh
-work=$(mktemp -d)
-cleanup() {
-  mariadb_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+mariadb_scratch
+work=$WORK
 pw="bench-pw-$$"
 cat >"$work/init.sql" <<SQL
 CREATE USER IF NOT EXISTS 'bench'@'%' IDENTIFIED BY '$pw';

@@ -57,3 +57,10 @@ mariadb_stop() {
     MARIADB_PID=""
   fi
 }
+
+# mariadb_scratch: for scripts whose only resource is the server: makes a
+# temp dir (WORK) and, on exit, stops the server and removes the dir.
+mariadb_scratch() {
+  WORK=$(mktemp -d)
+  trap 'mariadb_stop; rm -rf "$WORK"' EXIT
+}

@@ -8,12 +8,8 @@ BIN=${1:-build/bin/initkit-migrate}
 [ -x "$BIN" ] || { echo "build first: make" >&2; exit 2; }
 # shellcheck source=scripts/lib/mariadb.sh
 source scripts/lib/mariadb.sh
-work=$(mktemp -d)
-cleanup() {
-  mariadb_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+mariadb_scratch
+work=$WORK
 pw="demo-$RANDOM$RANDOM"
 cat >"$work/init.sql" <<SQL
 CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY '$pw';
