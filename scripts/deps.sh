@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake ninja-build pkg-config file
+  build-essential cmake ninja-build pkg-config file ccache
   libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libmariadb-dev libhiredis-dev
   libgtest-dev libgmock-dev
