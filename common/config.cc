@@ -12,6 +12,7 @@
 #include "common/exit_status.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/retry.h"
 
 extern char** environ;
 
@@ -29,6 +30,11 @@ std::vector<FlagSpec> CommonFlags() {
        .help = "Lowest level logged",
        .choices = {"debug", "info", "warn", "error"},
        .value_name = "LEVEL"},
+      {.name = "progress-interval",
+       .type = FlagType::kDuration,
+       .default_value = "5s",
+       .help = "While waiting or working, log a progress record this often",
+       .value_name = "DURATION"},
   };
 }
 
@@ -369,6 +375,9 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
           std::chrono::milliseconds d;
           Status st = ParseDuration(value, &d);
           if (!st.ok()) return Status::Usage(origin + ": " + st.message());
+          if (f.name == "progress-interval" && d.count() <= 0) {
+            return Status::Usage(origin + ": must be greater than 0");
+          }
           break;
         }
         default:
@@ -396,6 +405,7 @@ int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out) {
     log::ParseLevel(out->Get("log-level"), &level);
     if (out->Get("log-format") == "json") format = log::Format::kJson;
     if (out->Get("log-format") == "text") format = log::Format::kText;
+    SetProgressInterval(out->GetDuration("progress-interval"));
   }
   log::Init(spec.name, format, level);
   if (!st.ok()) {

@@ -92,7 +92,7 @@ class Config {
 std::string EnvNameFor(const std::string& flag);
 
 /// Parses args (args[0] is the program) and env against spec, adding the
-/// common --log-format/--log-level flags. On --help or --version it fills
+/// common --log-format/--log-level/--progress-interval flags. On --help or --version it fills
 /// *early_output with the text for stdout and returns Ok: the caller prints
 /// it and exits 0. Errors are Usage statuses naming the flag or env var.
 /// Credential values (and file contents) are registered for redaction.

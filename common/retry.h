@@ -1,30 +1,59 @@
-// Deadline and exponential backoff with jitter, interruptible by signals.
+// The one retry/deadline loop of every wait (database, lock, HTTP, Kubernetes
+// API, Keycloak, gate, rollout): deadline, exponential backoff with jitter,
+// progress records, interruptible by signals, testable with a fake Clock.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
 
 namespace initkit {
 
-using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
-/// A point in time after which waiting stops.
+/// Monotonic time and sleeping, behind an interface so that backoff,
+/// deadline and progress logic can be tested without waiting (a fake clock
+/// advances its time in SleepFor).
+class Clock {
+ public:
+  using duration = std::chrono::steady_clock::duration;
+  using time_point = std::chrono::steady_clock::time_point;
+
+  virtual ~Clock() = default;
+  /// The current time of this clock.
+  virtual time_point Now() const = 0;
+  /// Waits for `d`; returns false at once when a stop signal arrives
+  /// (signals::StopRequested), true after the full wait.
+  virtual bool SleepFor(Millis d) const = 0;
+
+  /// The process's steady clock; sleeps with signals::SleepFor.
+  static const Clock& Real();
+  /// The real steady clock's time, for code that only measures how long
+  /// something took (never for waits a test should control).
+  static time_point now() { return std::chrono::steady_clock::now(); }
+};
+
+/// A point in time after which waiting stops, on a given clock.
 class Deadline {
  public:
-  static Deadline After(Millis d) { return Deadline(Clock::now() + d); }
-  static Deadline Never() { return Deadline(Clock::time_point::max()); }
-  bool Expired() const { return Clock::now() >= at_; }
-  /// Time left, never negative.
+  /// `d` from now (saturating: a huge `d` is Never()).
+  static Deadline After(Millis d, const Clock& clock = Clock::Real());
+  static Deadline Never(const Clock& clock = Clock::Real());
+  bool Expired() const { return clock_->Now() >= at_; }
+  /// Time left, never negative; Millis::max() for Never().
   Millis Remaining() const;
+  bool never() const { return at_ == Clock::time_point::max(); }
   Clock::time_point at() const { return at_; }
+  /// The clock this deadline runs on (Retry sleeps on it too).
+  const Clock& clock() const { return *clock_; }
 
  private:
-  explicit Deadline(Clock::time_point at) : at_(at) {}
+  Deadline(Clock::time_point at, const Clock* clock) : at_(at), clock_(clock) {}
   Clock::time_point at_;
+  const Clock* clock_;
 };
 
 /// Exponential backoff: initial, ×multiplier each step, capped at max,
@@ -40,7 +69,7 @@ struct BackoffPolicy {
 class Backoff {
  public:
   explicit Backoff(BackoffPolicy p) : policy_(p), next_(p.initial) {}
-  /// The next wait (with jitter), advancing the sequence.
+  /// The next wait (with jitter, never 0), advancing the sequence.
   Millis Next();
 
  private:
@@ -48,11 +77,37 @@ class Backoff {
   Millis next_;
 };
 
-/// Calls `attempt(n)` (n from 1) until it returns ok or a status that is not
-/// NotReady, the attempts run out, or the deadline passes. A NotReady status
-/// is the transient kind: it is retried after a backoff wait that never
-/// reaches past the deadline. On running out it returns NotReady with
-/// `what` and the last error; on a signal, Interrupted.
+/// How often every wait logs a progress record (the common
+/// --progress-interval flag; ParseAndInit sets it). Default 5 s; must be > 0.
+void SetProgressInterval(Millis interval);
+Millis ProgressInterval();
+
+/// One attempt of a Retry loop: its number, and what it may tell the loop
+/// besides its Status.
+struct Attempt {
+  int number = 1;  // from 1
+  /// A wait the server asked for (HTTP Retry-After on 429/503): when set by
+  /// an attempt that returns NotReady, the next wait is this instead of the
+  /// backoff step, still never past the deadline. Reset before each attempt.
+  std::optional<Millis> retry_after;
+};
+
+/// Calls `attempt` until it returns ok or a status that is not NotReady, the
+/// attempts run out, or the deadline passes. A NotReady status is the
+/// transient kind: it is retried after a backoff wait that never reaches past
+/// the deadline. Time and sleeping come from deadline.clock().
+///
+/// While it waits, an info record is logged every ProgressInterval(): the
+/// message is `what`; fields `attempt`, `elapsed`, `left` (time to the
+/// deadline, "unlimited" without one) and `last_error`.
+///
+/// On running out it returns NotReady: "<what>: not ready before the
+/// deadline: <last error>" (plus the last different error, if any); on a
+/// stop signal, Interrupted.
+Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadline& deadline,
+             const std::function<Status(Attempt& attempt)>& attempt);
+
+/// The same, for attempts that only need their number (from 1).
 Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadline& deadline,
              const std::function<Status(int attempt)>& attempt);
 

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "common/file_util.h"
-#include "common/retry.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit {
@@ -59,48 +57,6 @@ TEST(LogTest, SecretsAreMaskedInMessagesAndFields) {
   EXPECT_EQ(out.find("hunter2-long-secret"), std::string::npos) << out;
   EXPECT_NE(out.find("[REDACTED]"), std::string::npos);
   log::ClearSecretsForTest();
-}
-
-TEST(FileUtilTest, AtomicWriteSetsModeAndLeavesNoTemp) {
-  testing::TempDir dir;
-  std::string path = dir.Sub("f");
-  ASSERT_TRUE(WriteFileAtomic(path, "one", 0600).ok());
-  ASSERT_TRUE(WriteFileAtomic(path, "two", 0600).ok());
-  EXPECT_EQ(testing::ReadFile(path), "two");
-  struct stat st;
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  int entries = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir.path())) (void)e, ++entries;
-  EXPECT_EQ(entries, 1);
-  Status bad = WriteFileAtomic(dir.Sub("missing/f"), "x", 0600);
-  EXPECT_FALSE(bad.ok());
-  EXPECT_NE(bad.message().find("missing/f"), std::string::npos);
-}
-
-TEST(RetryTest, TransientErrorsRetryUntilDeadlinePermanentOnesStop) {
-  int calls = 0;
-  Status st = Retry("thing", {.initial = Millis(1), .max = Millis(5)},
-                    Deadline::After(Millis(2000)), [&](int n) {
-                      ++calls;
-                      return n < 3 ? Status::NotReady("later") : Status::Ok();
-                    });
-  EXPECT_TRUE(st.ok()) << st.message();
-  EXPECT_EQ(calls, 3);
-  calls = 0;
-  st = Retry("thing", {.initial = Millis(1)}, Deadline::After(Millis(2000)), [&](int) {
-    ++calls;
-    return Status::Failed("denied");
-  });
-  EXPECT_EQ(st.ExitCode(), 1);
-  EXPECT_EQ(calls, 1);
-  st = Retry("thing", {.initial = Millis(1), .max_attempts = 4}, Deadline::Never(),
-             [&](int) { return Status::NotReady("down"); });
-  EXPECT_EQ(st.ExitCode(), 124);
-  EXPECT_NE(st.message().find("down"), std::string::npos);
-  st = Retry("thing", {.initial = Millis(5)}, Deadline::After(Millis(30)),
-             [&](int) { return Status::NotReady("down"); });
-  EXPECT_EQ(st.ExitCode(), 124);
 }
 
 }  // namespace

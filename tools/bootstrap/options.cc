@@ -60,7 +60,8 @@ ToolSpec BootstrapToolSpec() {
        "File in --to written (JSON) only after a complete copy", "NAME");
   flag("jobs", FlagType::kInt, "", "Parallel threads (default: number of CPUs)", "N");
   flag("dry-run", FlagType::kBool, "false", "Print what would be done; change nothing");
-  flag("progress-interval", FlagType::kDuration, "5s", "Time between progress records", "DURATION");
+  // --progress-interval is a common flag (common/config.cc): the copy's
+  // progress records follow it like every wait's.
   return spec;
 }
 
