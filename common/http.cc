@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string_view>
 
 #include "common/signals.h"
@@ -170,6 +171,15 @@ std::string HttpResponse::Header(const std::string& name) const {
     if (n == want) return v;
   }
   return "";
+}
+
+std::string UrlEscape(std::string_view s) {
+  // A null handle is allowed since libcurl 7.82 (Debian 12 ships 7.88).
+  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
+  if (e == nullptr) throw std::bad_alloc();  // its only failure
+  std::string out(e);
+  curl_free(e);
+  return out;
 }
 
 std::string UrlForDisplay(const std::string& url) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,5 +59,9 @@ class HttpClient {
 
 /// URL with any userinfo ("user:pass@") replaced, for messages.
 std::string UrlForDisplay(const std::string& url);
+
+/// Percent-encodes `s` for a URL path segment, query value or form body
+/// (libcurl's curl_easy_escape: RFC 3986 unreserved characters stay).
+std::string UrlEscape(std::string_view s);
 
 }  // namespace initkit

@@ -1,5 +1,9 @@
 #include "tests/fakes/keycloak_fake.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "common/random.h"
 #include "tests/fakes/test_util.h"
 
@@ -16,6 +20,9 @@ FakeResponse Json(int status, const json& body) {
   r.body = body.dump();
   return r;
 }
+
+// What Keycloak's ForbiddenException maps to.
+FakeResponse Forbidden() { return Json(403, {{"error", "HTTP 403 Forbidden"}}); }
 
 FakeResponse Empty(int status) {
   FakeResponse r;
@@ -60,10 +67,55 @@ std::string Random(std::size_t n) {
   return s;
 }
 
+// java.lang.String.hashCode over UTF-16 code units; ASCII (every URI and
+// origin a test sends) is one unit per byte.
+std::int32_t JavaHash(const std::string& s) {
+  std::uint32_t h = 0;
+  for (unsigned char c : s) h = 31 * h + c;
+  return static_cast<std::int32_t>(h);
+}
+
+// A JSON array of strings as `new HashSet<>(list)` iterates it: duplicates
+// dropped, then bucket order (HashMap.hash spreads the high bits; the table
+// starts at 16 buckets and doubles above 0.75 load; a bucket keeps insertion
+// order). Not the order given, which is the point.
+json AsJavaHashSet(const json& list) {
+  if (!list.is_array()) return list;
+  std::vector<std::string> unique;
+  for (const json& v : list) {
+    if (!v.is_string()) return list;  // Keycloak would 400; not what these tests probe
+    std::string s = v.get<std::string>();
+    if (std::find(unique.begin(), unique.end(), s) == unique.end()) unique.push_back(s);
+  }
+  std::uint32_t buckets = 16;
+  while (unique.size() > buckets * 3 / 4) buckets *= 2;
+  auto bucket = [&](const std::string& s) {
+    auto h = static_cast<std::uint32_t>(JavaHash(s));
+    return (h ^ (h >> 16)) & (buckets - 1);
+  };
+  std::stable_sort(unique.begin(), unique.end(), [&](const std::string& a, const std::string& b) {
+    return bucket(a) < bucket(b);
+  });
+  return json(unique);
+}
+
+// What ClientAdapter hands back after RepresentationToModel stored `rep`.
+void StoreAsSets(json* rep) {
+  for (const char* field : {"redirectUris", "webOrigins"}) {
+    if (rep->contains(field)) (*rep)[field] = AsJavaHashSet((*rep)[field]);
+  }
+}
+
 }  // namespace
 
 KeycloakFake::KeycloakFake(Options options) : options_(std::move(options)) {
   RegisterCredential(options_.admin_client_secret, "keycloak admin client secret");
+  // Every realm has these built-in clients (RealmManager creates them), so a
+  // realm's client list is never empty for a caller that may view clients.
+  for (const char* builtin : {"account", "account-console", "admin-cli", "broker",
+                              "realm-management", "security-admin-console"}) {
+    AddClient({{"clientId", builtin}, {"publicClient", std::string(builtin) == "admin-cli"}});
+  }
   server_ = std::make_unique<HttpServer>([this](const FakeRequest& r) { return Handle(r); });
 }
 
@@ -88,6 +140,11 @@ void KeycloakFake::FailNext(int n, int status) {
   std::lock_guard<std::mutex> l(mu_);
   fail_next_ = n;
   fail_status_ = status;
+}
+
+void KeycloakFake::SetQueryOnly(bool query_only) {
+  std::lock_guard<std::mutex> l(mu_);
+  options_.query_only = query_only;
 }
 
 bool KeycloakFake::FindClient(const std::string& client_id, json* rep) const {
@@ -121,6 +178,7 @@ std::string KeycloakFake::AddClient(json rep) {
   RandomUuid(&id);
   rep["id"] = id;
   if (!rep.contains("secret")) rep["secret"] = Random(32);
+  StoreAsSets(&rep);
   clients_[id] = rep;
   return id;
 }
@@ -215,14 +273,20 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
       auto form = ParseForm(req.query);
       if (form.count("clientId")) want = form["clientId"];
       json list = json::array();
-      if (!options_.query_only) {
+      if (!options_.query_only) {  // query-only: every client filtered out, still 200
         for (const auto& [id, c] : clients_) {
           if (want.empty() || c["clientId"] == want) list.push_back(strip(c));
         }
       }
-      return Json(200, list);
+      std::size_t first = form.count("first") ? std::stoul("0" + form["first"]) : 0;
+      std::size_t max = form.count("max") ? std::stoul("0" + form["max"]) : list.size();
+      json page = json::array();
+      for (std::size_t i = first; i < list.size() && page.size() < max; ++i)
+        page.push_back(list[i]);
+      return Json(200, page);
     }
     if (req.method == "POST") {
+      if (options_.query_only) return Forbidden();  // requireManage() comes first
       json rep = json::parse(req.body, nullptr, false);
       if (rep.is_discarded() || !rep.is_object() || !rep.contains("clientId") ||
           !rep["clientId"].is_string()) {
@@ -238,6 +302,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
       RandomUuid(&id);
       rep["id"] = id;
       if (!rep.value("publicClient", false) && !rep.contains("secret")) rep["secret"] = Random(32);
+      StoreAsSets(&rep);
       clients_[id] = rep;
       RegisterCredential(rep.value("secret", ""), "keycloak client secret");
       ++creates_;
@@ -255,6 +320,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
   std::string sub = tail.size() > id.size() ? tail.substr(id.size()) : "";
   auto it = clients_.find(id);
   if (it == clients_.end()) return Json(404, {{"error", "Could not find client"}});
+  if (options_.query_only) return Forbidden();  // requireView / requireManage of the client
   if (sub.empty()) {
     if (req.method == "GET") return Json(200, strip(it->second));
     if (req.method == "DELETE") {
@@ -276,6 +342,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
       }
       for (auto f = rep.begin(); f != rep.end(); ++f) it->second[f.key()] = f.value();
       it->second["id"] = id;
+      StoreAsSets(&it->second);
       RegisterCredential(it->second.value("secret", ""), "keycloak client secret");
       ++updates_;
       return Empty(204);

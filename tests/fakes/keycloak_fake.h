@@ -17,9 +17,26 @@ namespace initkit::testing {
 /// KeycloakFake answers POST {base}/realms/{admin}/protocol/openid-connect/token
 /// (client_credentials only; wrong credentials 401) and, with a valid
 /// unexpired bearer token (else 401), {base}/admin/realms/{realm}/clients:
-/// list (?clientId= exact), create (201 + Location, 409 duplicate clientId),
-/// get/update/delete by id (404 when absent), client-secret get/regenerate.
-/// Unknown realms are 404. Plain HTTP on loopback.
+/// list (?clientId= exact, ?first=&max= paging), create (201 + Location, 409
+/// duplicate clientId), get/update/delete by id (404 when absent),
+/// client-secret get/regenerate. Unknown realms are 404. Plain HTTP on loopback.
+///
+/// Where real Keycloak surprises, the fake does what it does (read in
+/// keycloak/keycloak, services/.../resources/admin/ClientsResource.java,
+/// ClientResource.java, model/jpa/.../ClientAdapter.java and
+/// RepresentationToModel.updateClient):
+/// - redirectUris and webOrigins are sets: the entity holds Set<String> and an
+///   update stores `new HashSet<>(rep.getRedirectUris())`, so they come back
+///   de-duplicated and in HashSet iteration order, not in the order sent. The
+///   fake orders them as java.util.HashSet iterates (String.hashCode, spread,
+///   bucket index of a table of 16 doubling at 0.75 load).
+/// - An account with query-clients only (Options::query_only): getClients
+///   calls requireList() and then drops every client the caller cannot view,
+///   so lists (with or without ?clientId=) are 200 []; createClient calls
+///   requireManage() before the duplicate check, so POST is 403 even when the
+///   clientId exists; /clients/{id} of an existing client is 403 (ClientResource
+///   requireView/requireManage), of an unknown id 404 (canList() is true, so it
+///   does not hide that the id is unknown).
 class KeycloakFake {
  public:
   struct Options {
@@ -29,7 +46,7 @@ class KeycloakFake {
     std::string admin_client_secret = "fake-admin-secret-5f1e8c2a77";
     std::string realm = "shop";
     std::chrono::seconds token_ttl{300};
-    bool query_only = false;  // the admin account lacks view-clients: lists come back []
+    bool query_only = false;  // the admin account holds query-clients only (see above)
   };
   explicit KeycloakFake(Options options);
   KeycloakFake() : KeycloakFake(Options()) {}
@@ -44,6 +61,8 @@ class KeycloakFake {
   void ExpireTokensAfter(int n);
   /// The next `n` admin requests get `status`.
   void FailNext(int n, int status = 503);
+  /// From now on the admin account holds query-clients only (or again all roles).
+  void SetQueryOnly(bool query_only);
 
   /// The client representation (with its secret) by clientId.
   bool FindClient(const std::string& client_id, nlohmann::json* rep) const;

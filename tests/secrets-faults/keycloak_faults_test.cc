@@ -148,5 +148,33 @@ TEST(KeycloakFaultsTest, ConcurrentRunsConvergeOnOneClientAndOneSecret) {
   EXPECT_TRUE(CompleteBuiltinValues(h.Data()));
 }
 
+// The account loses view-clients/manage-clients after the client was made:
+// Keycloak's search answers 200 [] (it filters what the caller cannot view).
+// Teardown must not take that for "absent" and delete the only copy of the
+// client secret; sync must not report success either.
+TEST(KeycloakFaultsTest, QueryOnlyAccountFailsAndKeepsTheDedicatedSecret) {
+  Harness h;
+  KeycloakFake kc;
+  ASSERT_EQ(h.Sync({}, h.KeycloakEnv(kc.base_url())).exit_code, 0);
+  Map stored = h.Data("app-keycloak");
+  ASSERT_EQ(stored[kClientSecretKey].size(), 32u);
+  kc.SetQueryOnly(true);
+
+  RunOutput r = h.Run(h.Args("teardown"), h.KeycloakEnv(kc.base_url()));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  for (const char* word : {"view-clients", "manage-clients", "shop-realm", "of the master realm"}) {
+    EXPECT_NE(r.err.find(word), std::string::npos) << word << " missing in " << r.err;
+  }
+  EXPECT_TRUE(h.Data("app-keycloak") == stored) << "the dedicated Secret changed";
+  EXPECT_EQ(kc.deletes(), 0);
+
+  r = h.Sync({}, h.KeycloakEnv(kc.base_url()));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  for (const char* word : {"HTTP 403", "manage-clients", "shop-realm", "of the master realm"}) {
+    EXPECT_NE(r.err.find(word), std::string::npos) << word << " missing in " << r.err;
+  }
+  EXPECT_TRUE(h.Data("app-keycloak") == stored) << "the dedicated Secret changed";
+}
+
 }  // namespace
 }  // namespace initkit::secrets::faults

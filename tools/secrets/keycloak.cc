@@ -1,5 +1,7 @@
 #include "tools/secrets/keycloak.h"
 
+#include <set>
+
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -8,19 +10,15 @@ namespace initkit::secrets {
 
 using nlohmann::json;
 
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
+std::string RoleHint(const std::string& admin_realm, const std::string& realm) {
+  // Realm admin roles live on a client of the realm the token comes from:
+  // in the target realm on "realm-management", in master on "<realm>-realm"
+  // (Keycloak creates one such client in master per realm).
+  if (admin_realm == "master" && realm != "master") {
+    return "the client \"" + realm + "-realm\" of the master realm (admin realm of " +
+           "--keycloak-admin-client-id)";
   }
-  return out;
+  return "the client \"realm-management\" of realm \"" + realm + "\"";
 }
 
 Status ParseTokenResponse(std::string_view body, std::string* token, std::chrono::seconds* ttl) {
@@ -95,10 +93,10 @@ Status KeycloakClient::FetchToken() {
   HttpRequest req;
   req.method = "POST";
   req.url =
-      conn_.url + "/realms/" + UrlEncode(conn_.admin_realm) + "/protocol/openid-connect/token";
+      conn_.url + "/realms/" + UrlEscape(conn_.admin_realm) + "/protocol/openid-connect/token";
   req.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
-  req.body = "grant_type=client_credentials&client_id=" + UrlEncode(conn_.admin_client_id) +
-             "&client_secret=" + UrlEncode(conn_.admin_client_secret);
+  req.body = "grant_type=client_credentials&client_id=" + UrlEscape(conn_.admin_client_id) +
+             "&client_secret=" + UrlEscape(conn_.admin_client_secret);
   HttpResponse r;
   auto started = Clock::now();
   INITKIT_RETURN_IF_ERROR(Send(req, &r));
@@ -131,7 +129,7 @@ Status KeycloakClient::Admin(const std::string& method, const std::string& path,
     if (token_.empty() || Clock::now() >= token_expiry_) INITKIT_RETURN_IF_ERROR(FetchToken());
     HttpRequest req;
     req.method = method;
-    req.url = conn_.url + "/admin/realms/" + UrlEncode(conn_.realm) + path;
+    req.url = conn_.url + "/admin/realms/" + UrlEscape(conn_.realm) + path;
     req.headers = {"Authorization: Bearer " + token_, "Accept: application/json"};
     if (body) {
       req.headers.push_back("Content-Type: application/json");
@@ -153,14 +151,16 @@ Status KeycloakClient::ErrorFor(const std::string& method, const std::string& pa
   if (!detail.empty()) detail = ": " + detail;
   std::string hint;
   if (r.status == 403) {
-    hint = " (the admin client's service account needs the realm-management role manage-clients)";
+    hint = " (the service account of --keycloak-admin-client-id \"" + conn_.admin_client_id +
+           "\" lacks the role manage-clients (view-clients to read); grant it on " +
+           RoleHint(conn_.admin_realm, conn_.realm) + ")";
   }
   return Status::Failed(log::Redact("Keycloak " + method + " /admin/realms/" + conn_.realm + path +
                                     ": HTTP " + std::to_string(r.status) + detail + hint));
 }
 
 Status KeycloakClient::FindClient(const std::string& client_id, json* rep, bool* found) {
-  std::string path = "/clients?clientId=" + UrlEncode(client_id);
+  std::string path = "/clients?clientId=" + UrlEscape(client_id);
   HttpResponse r;
   INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
   if (r.status != 200) return ErrorFor("GET", path, r);
@@ -169,6 +169,17 @@ Status KeycloakClient::FindClient(const std::string& client_id, json* rep, bool*
   if (*found && rep->contains("secret") && (*rep)["secret"].is_string()) {
     log::AddSecret((*rep)["secret"].get<std::string>());
   }
+  return Status::Ok();
+}
+
+Status KeycloakClient::AnyClientVisible(bool* visible) {
+  const std::string path = "/clients?first=0&max=1";
+  HttpResponse r;
+  INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
+  if (r.status != 200) return ErrorFor("GET", path, r);
+  json list = json::parse(r.body, nullptr, false);
+  if (!list.is_array()) return Status::Failed("Keycloak GET " + path + ": not a JSON array");
+  *visible = !list.empty();
   return Status::Ok();
 }
 
@@ -188,7 +199,7 @@ Status KeycloakClient::CreateClient(const json& rep, std::string* id, bool* conf
 }
 
 Status KeycloakClient::UpdateClient(const std::string& id, const json& rep) {
-  std::string path = "/clients/" + UrlEncode(id);
+  std::string path = "/clients/" + UrlEscape(id);
   HttpResponse r;
   INITKIT_RETURN_IF_ERROR(Admin("PUT", path, &rep, &r));
   if (r.status / 100 != 2) return ErrorFor("PUT", path, r);
@@ -196,7 +207,7 @@ Status KeycloakClient::UpdateClient(const std::string& id, const json& rep) {
 }
 
 Status KeycloakClient::DeleteClient(const std::string& id, bool* existed) {
-  std::string path = "/clients/" + UrlEncode(id);
+  std::string path = "/clients/" + UrlEscape(id);
   HttpResponse r;
   INITKIT_RETURN_IF_ERROR(Admin("DELETE", path, nullptr, &r));
   *existed = r.status != 404;
@@ -205,7 +216,7 @@ Status KeycloakClient::DeleteClient(const std::string& id, bool* existed) {
 }
 
 Status KeycloakClient::GetClientSecret(const std::string& id, std::string* secret) {
-  std::string path = "/clients/" + UrlEncode(id) + "/client-secret";
+  std::string path = "/clients/" + UrlEscape(id) + "/client-secret";
   HttpResponse r;
   INITKIT_RETURN_IF_ERROR(Admin("GET", path, nullptr, &r));
   if (r.status != 200) return ErrorFor("GET", path, r);
@@ -217,6 +228,21 @@ Status KeycloakClient::GetClientSecret(const std::string& id, std::string* secre
   }
   return Status::Ok();
 }
+
+namespace {
+
+// Keycloak keeps redirectUris and webOrigins as sets (Set<String> in the
+// entity, `new HashSet<>(...)` on update): they come back de-duplicated and
+// in hash order, so comparing lists would see drift on every sync.
+bool SameSetting(const std::string& field, const json& have, const json& want) {
+  if ((field == "redirectUris" || field == "webOrigins") && have.is_array() && want.is_array()) {
+    std::set<json> a(have.begin(), have.end()), b(want.begin(), want.end());
+    return a == b;
+  }
+  return have == want;
+}
+
+}  // namespace
 
 json DesiredClient(const KeycloakSpec& spec) {
   json rep = {
@@ -294,11 +320,12 @@ Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient
     }
     INITKIT_RETURN_IF_ERROR(kc->FindClient(spec.client_id, &rep, &found));
     if (!found) {
-      return Status::Failed(
-          "Keycloak client \"" + spec.client_id + "\" already exists in realm \"" + spec.realm +
-          "\", but the admin service account cannot see it (the client search came back "
-          "empty): it lacks view-clients/manage-clients; grant the realm-management role "
-          "manage-clients to the service account of --keycloak-admin-client-id");
+      return Status::Failed("Keycloak client \"" + spec.client_id +
+                            "\" already exists in realm \"" + spec.realm +
+                            "\", but the admin service account cannot see it (the client search "
+                            "came back empty): it lacks view-clients/manage-clients; grant "
+                            "manage-clients on " +
+                            RoleHint(kc->connection().admin_realm, spec.realm));
     }
     log::Info("Keycloak client was created concurrently; converging on it",
               {{"client_id", spec.client_id}, {"realm", spec.realm}});
@@ -307,7 +334,9 @@ Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient
   if (id.empty()) return Status::Failed("Keycloak client \"" + spec.client_id + "\" has no id");
   bool differs = false;
   for (auto it = desired.begin(); it != desired.end(); ++it) {
-    if (!rep.contains(it.key()) || rep[it.key()] != it.value()) differs = true;
+    if (!rep.contains(it.key()) || !SameSetting(it.key(), rep[it.key()], it.value())) {
+      differs = true;
+    }
   }
   std::string current_secret;
   INITKIT_RETURN_IF_ERROR(kc->GetClientSecret(id, &current_secret));
@@ -336,6 +365,23 @@ Status TeardownKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakCl
   json rep;
   bool found = false;
   INITKIT_RETURN_IF_ERROR(kc->FindClient(spec.client_id, &rep, &found));
+  if (!found) {
+    // Keycloak filters out of the search what the caller may not view, so an
+    // account with query-clients only sees [] while the client is live. The
+    // dedicated Secret holds the only copy of its secret: delete it only when
+    // the empty answer can be trusted (a realm always has built-in clients).
+    bool visible = false;
+    INITKIT_RETURN_IF_ERROR(kc->AnyClientVisible(&visible));
+    if (!visible) {
+      return Status::Failed(
+          "Keycloak teardown: cannot tell whether client \"" + spec.client_id +
+          "\" exists in realm \"" + spec.realm +
+          "\": the admin service account sees no client at all (it lacks view-clients and "
+          "manage-clients); grant manage-clients on " +
+          RoleHint(kc->connection().admin_realm, spec.realm) + "; the dedicated Secret " +
+          store->Describe(spec.secret) + " is kept");
+    }
+  }
   out->client = found ? "deleted" : "absent";
   if (found && !dry_run) {
     bool existed = false;

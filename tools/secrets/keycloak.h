@@ -39,6 +39,10 @@ class KeycloakClient {
 
   /// The client whose clientId is `client_id`; *found=false on an empty list.
   Status FindClient(const std::string& client_id, nlohmann::json* rep, bool* found);
+  /// *visible=false when a one-entry page of the realm's clients comes back
+  /// empty: Keycloak filters out clients the caller may not view, and a realm
+  /// always has built-in clients, so then no empty search can be trusted.
+  Status AnyClientVisible(bool* visible);
   /// POST; *id from the Location header. *conflict=true (Ok) on 409.
   Status CreateClient(const nlohmann::json& rep, std::string* id, bool* conflict);
   Status UpdateClient(const std::string& id, const nlohmann::json& rep);
@@ -47,6 +51,7 @@ class KeycloakClient {
   Status GetClientSecret(const std::string& id, std::string* secret);
 
   int token_fetches() const { return token_fetches_; }
+  const KeycloakConnection& connection() const { return conn_; }
 
  private:
   Status FetchToken();
@@ -81,6 +86,8 @@ Status SyncKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient
                     KeycloakResult* out);
 
 /// Deletes the client and then the dedicated Secret; already gone is success.
+/// An empty client search is trusted only when the account sees some client
+/// (AnyClientVisible); otherwise Failed naming the missing role, Secret kept.
 Status TeardownKeycloak(const KeycloakSpec& spec, SecretStore* store, KeycloakClient* kc,
                         bool dry_run, KeycloakResult* out);
 
@@ -98,7 +105,10 @@ std::string ErrorDetail(std::string_view body);
 Status FindClientInList(std::string_view body, const std::string& client_id, nlohmann::json* rep,
                         bool* found);
 
-/// Percent-encodes for URLs and form bodies (RFC 3986 unreserved kept).
-std::string UrlEncode(const std::string& s);
+/// Where the realm-admin roles (view-clients, manage-clients) of `realm`
+/// live for an admin account of `admin_realm`, in words for messages:
+/// master -> the master realm's "<realm>-realm" client; else the realm's
+/// "realm-management" client.
+std::string RoleHint(const std::string& admin_realm, const std::string& realm);
 
 }  // namespace initkit::secrets
