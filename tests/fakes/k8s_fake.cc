@@ -237,6 +237,11 @@ void K8sFake::Forbid(const std::string& verb, const std::string& name) {
   forbidden_.insert({verb, name});
 }
 
+void K8sFake::SetAuthorizer(Authorizer authorize) {
+  std::lock_guard<std::mutex> l(mu_);
+  authorize_ = std::move(authorize);
+}
+
 int K8sFake::requests() const {
   std::lock_guard<std::mutex> l(mu_);
   return requests_;
@@ -261,8 +266,13 @@ FakeResponse K8sFake::Handle(const FakeRequest& req) {
   std::lock_guard<std::mutex> l(mu_);
   ++requests_;
   FakeResponse r = [&]() -> FakeResponse {
-    auto auth = req.headers.find("authorization");
-    if (auth == req.headers.end() || auth->second != "Bearer " + token_) {
+    if (authorize_) {
+      if (std::optional<FakeResponse> denied = authorize_(req)) {
+        if (denied->status == 401) ++unauthorized_;
+        return *denied;
+      }
+    } else if (auto auth = req.headers.find("authorization");
+               auth == req.headers.end() || auth->second != "Bearer " + token_) {
       ++unauthorized_;
       return Error(401, "Unauthorized", "Unauthorized");
     }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,6 +73,11 @@ class K8sFake {
   void SetLatency(std::chrono::milliseconds d);
   /// Answers 403 Forbidden to `verb` (get|create|update|delete) on Secret `name`.
   void Forbid(const std::string& verb, const std::string& name);
+  /// Replaces the one-token check: `authorize` sees every request first and
+  /// returns the 401/403 answer, or nullopt to let it through (K8sRbac).
+  /// Called with the fake's lock held: it must not call back into the fake.
+  using Authorizer = std::function<std::optional<FakeResponse>(const FakeRequest&)>;
+  void SetAuthorizer(Authorizer authorize);
 
   /// Counters of what was answered.
   int requests() const;
@@ -93,6 +99,7 @@ class K8sFake {
   std::map<std::string, nlohmann::json> secrets_;  // "ns/name" -> object
   std::map<std::string, nlohmann::json> objects_;  // path -> object
   std::set<std::pair<std::string, std::string>> forbidden_;
+  Authorizer authorize_;
   long long rv_ = 1000;
   int fail_next_ = 0, fail_status_ = 503;
   int conflict_next_ = 0;

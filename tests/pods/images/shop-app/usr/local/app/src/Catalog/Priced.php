@@ -1,0 +1,7 @@
+<?php
+namespace Shop\Catalog;
+
+interface Priced
+{
+    public function price(): int;
+}
