@@ -619,6 +619,13 @@ def check_compose(path, flags):
         return False
 
     by_tool = {}
+    # Where initkit-secrets writes (volume names / bind sources): every key.
+    generated_secret_sources = set()
+    for s in services.values():
+        c = s.get("command") or []
+        if initkit_tool([str(x) for x in (c if isinstance(c, list) else c.split())]) == "initkit-secrets":
+            generated_secret_sources |= {str(v).split(":")[0] for v in s.get("volumes") or []
+                                         if ":" in str(v) and not str(v).endswith(":ro")}
     for name, s in services.items():
         w = "%s service %s" % (rel, name)
         cmd = s.get("command") or []
@@ -643,9 +650,24 @@ def check_compose(path, flags):
             elif cond == "service_healthy" and "healthcheck" not in services[d]:
                 errors.append((w, "waits for %s to be healthy, but it has no healthcheck" % d))
         mounts = [str(v).split(":")[1] for v in s.get("volumes") or [] if ":" in str(v)]
+        secret_files = []
+        for x in s.get("secrets") or []:
+            target = x if isinstance(x, str) else x.get("target", x.get("source"))
+            secret_files.append(target if target.startswith("/") else "/run/secrets/" + target)
         for k, v in env.items():
-            if k.endswith("_FILE") and not any(str(v).startswith(m.rstrip("/") + "/") for m in mounts):
+            if k.endswith("_FILE") and str(v) not in secret_files and \
+                    not any(str(v).startswith(m.rstrip("/") + "/") for m in mounts):
                 errors.append((w, "%s=%s is not on a mounted volume" % (k, v)))
+        # Least privilege (issue 21): each service gets only the secrets it reads.
+        used = {str(v) for k, v in env.items() if k.endswith("_FILE")}
+        for f in secret_files:
+            if f not in used:
+                errors.append((w, "secret %s is mounted but no *_FILE variable reads it" % f))
+        if tool != "initkit-secrets" and argv[:1] != ["chown"]:
+            for v in s.get("volumes") or []:
+                if str(v).split(":")[0] in generated_secret_sources:
+                    errors.append((w, "mounts %s, where initkit-secrets writes every key: give the "
+                                      "service per-service secrets instead" % str(v).split(":")[0]))
         if tool == "initkit-secrets":
             for t in flag_values(argv, "target"):
                 if not t.startswith("dir:") or t[4:] not in mounts:

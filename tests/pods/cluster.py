@@ -24,6 +24,16 @@ HOST_NAMES = ["mariadb-maxscale", "mariadb", "mariadb-maxscale.ezscale.svc.clust
               "redis-cache", "redis", "shop-web", "sso.example.com", "php-fpm"]
 
 
+class CheckFailed(Exception):
+    """An effect of an example is not what it should be."""
+
+
+def check(cond, what):
+    if not cond:
+        raise CheckFailed(what)
+    print(f"ok: {what}", flush=True)
+
+
 def register_credential(value, label):
     """Same registry as RegisterCredential() in tests/fakes/test_util.h."""
     reg = os.environ.get("INITKIT_TEST_CREDENTIALS")

@@ -402,7 +402,10 @@ class Kubelet:
                f"$M -t proc proc {q(root)}/proc", f"$M --rbind /dev {q(root)}/dev"]
         for src, path, ro in mounts:
             dst = root + path
-            sh.append(f"[ -e {q(dst)} ] || $D -p {q(dst)}")
+            if os.path.isdir(src):
+                sh.append(f"[ -e {q(dst)} ] || $D -p {q(dst)}")
+            else:  # a file mount (compose secrets, subPath files)
+                sh.append(f"[ -e {q(dst)} ] || {{ $D -p {q(os.path.dirname(dst))}; : > {q(dst)}; }}")
             sh.append(f"$M --bind {q(src)} {q(dst)}")
             if ro:
                 sh.append(f"$M -o remount,bind,ro {q(dst)}")

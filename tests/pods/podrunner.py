@@ -31,14 +31,7 @@ import compose as cmp  # noqa: E402
 TOOLS = ["initkit-bootstrap", "initkit-migrate", "initkit-cron-gate", "initkit-secrets", "initkit-preload"]
 
 
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise CheckFailed(what)
-    print(f"ok: {what}", flush=True)
+from cluster import CheckFailed, check  # noqa: E402
 
 
 def load(path):
@@ -206,12 +199,24 @@ PRELOAD_CHECK = ("$s = opcache_get_status(false); $p = $s['preload_statistics'] 
                  "echo json_encode(['preloaded' => $p === null ? null : $p['classes'] ?? []]), \"\\n\";")
 
 
-def check_preload(pod, container, app_dir_in_container="/var/www/html"):
+def preload_output(pod_spec):
+    """Where the pod's initkit-preload writes the list (its --output)."""
+    for c in pod_spec.get("initContainers", []):
+        for a in c.get("command", []) + c.get("args", []):
+            if a.startswith("--output=") and "initkit-preload" in " ".join(c.get("command", [])):
+                return a.split("=", 1)[1]
+    raise CheckFailed("no initkit-preload init container with --output")
+
+
+def check_preload_command(preload_file):
+    return ["php", "-d", "opcache.enable_cli=1", "-d", f"opcache.preload={preload_file}",
+            "-d", "display_startup_errors=1", "-d", "error_reporting=-1", "-r", PRELOAD_CHECK]
+
+
+def check_preload(pod, container):
     """Loads the preload list with PHP 8.2 in the php-fpm container's view
     (its user, mounts and read-only root), as php-fpm would at start."""
-    code = pod.run(container, command=[
-        "php", "-d", "opcache.enable_cli=1", "-d", f"opcache.preload={app_dir_in_container}/preload.php",
-        "-d", "display_startup_errors=1", "-d", "error_reporting=-1", "-r", PRELOAD_CHECK])
+    code = pod.run(container, command=check_preload_command(preload_output(pod.spec)))
     out = pod.logs[container["name"]]
     check(code == 0, f"PHP 8.2 loads the preload list in container {container['name']} (exit {code})")
     check("Warning" not in out and "Fatal" not in out and "Can't preload" not in out,
