@@ -61,8 +61,8 @@ K8sRequestInfo ParseK8sRequest(const std::string& method, const std::string& pat
   if (i < p.size()) info.resource = p[i];
   if (i + 1 < p.size()) info.name = p[i + 1];
   if (i + 2 < p.size()) info.subresource = p[i + 2];
-  bool watch = query.find("watch=true") != std::string::npos ||
-               query.find("watch=1") != std::string::npos;
+  bool watch =
+      query.find("watch=true") != std::string::npos || query.find("watch=1") != std::string::npos;
   if (method == "POST") {
     info.verb = "create";
   } else if (method == "GET" || method == "HEAD") {
@@ -170,10 +170,10 @@ std::optional<FakeResponse> K8sRbac::Authorize(const FakeRequest& req) {
   std::string what = info.resource;
   if (!info.subresource.empty()) what += "/" + info.subresource;
   std::string subject = info.name.empty() ? what : what + " \"" + info.name + "\"";
-  std::string message = subject + " is forbidden: User \"" + user + "\" cannot " + info.verb +
-                        " resource \"" + what + "\" in API group \"" + info.api_group + "\"" +
-                        (info.ns.empty() ? " at the cluster scope"
-                                         : " in the namespace \"" + info.ns + "\"");
+  std::string message =
+      subject + " is forbidden: User \"" + user + "\" cannot " + info.verb + " resource \"" + what +
+      "\" in API group \"" + info.api_group + "\"" +
+      (info.ns.empty() ? " at the cluster scope" : " in the namespace \"" + info.ns + "\"");
   json status = K8sStatus(403, "Forbidden", message);
   status["details"] = {{"name", info.name}, {"kind", info.resource}};
   if (!info.api_group.empty()) status["details"]["group"] = info.api_group;

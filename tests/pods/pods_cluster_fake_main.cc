@@ -35,10 +35,10 @@
 
 namespace {
 
-using nlohmann::json;
 using initkit::testing::K8sFake;
 using initkit::testing::K8sRbac;
 using initkit::testing::KeycloakFake;
+using nlohmann::json;
 
 std::map<std::string, std::string> DecodeData(const json& object) {
   std::map<std::string, std::string> out;
