@@ -69,6 +69,46 @@ class CancelOnStop {
   std::thread watcher_;
 };
 
+static_assert(kErrAccessDenied == ER_ACCESS_DENIED_ERROR);
+static_assert(kErrBadField == ER_BAD_FIELD_ERROR);
+static_assert(kErrNoSuchTable == ER_NO_SUCH_TABLE);
+static_assert(kErrLockWaitTimeout == ER_LOCK_WAIT_TIMEOUT);
+static_assert(kErrLockDeadlock == ER_LOCK_DEADLOCK);
+
+class MariaDbConnection final : public Connection {
+ public:
+  explicit MariaDbConnection(ConnectOptions options) : options_(std::move(options)) {}
+  ~MariaDbConnection() override;
+  Status Connect(unsigned* error);
+  Status Query(const std::string& sql, const std::string& what, std::vector<Row>* rows) override;
+  Status Prepared(const std::string& sql, const std::vector<std::optional<std::string>>& params,
+                  const std::string& what, std::vector<Row>* rows, uint64_t* affected) override;
+  Status Ping() override;
+  unsigned last_error() const override { return last_error_; }
+  unsigned long thread_id() const override { return mysql_thread_id(mysql_); }
+
+ private:
+  Status Fail(const std::string& what, unsigned err, const std::string& text);
+  MYSQL* mysql_ = nullptr;
+  ConnectOptions options_;
+  unsigned last_error_ = 0;
+};
+
+class MariaDbConnector final : public Connector {
+ public:
+  Status Open(const ConnectOptions& options, std::unique_ptr<Connection>* out,
+              unsigned* error) override {
+    LibraryInit();
+    log::AddSecret(options.password);
+    auto conn = std::make_unique<MariaDbConnection>(options);
+    unsigned err = 0;
+    Status st = conn->Connect(&err);
+    if (error != nullptr) *error = st.ok() ? 0 : err;
+    if (st.ok()) *out = std::move(conn);
+    return st;
+  }
+};
+
 }  // namespace
 
 std::string ConnectOptions::Describe() const {
@@ -102,18 +142,18 @@ bool IsTransientError(unsigned e) {
     case ER_UNKNOWN_COM_ERROR:
     // A read-only primary during a MaxScale failover.
     case ER_OPTION_PREVENTS_STATEMENT:
-    case 4031:  // ER_CLIENT_INTERACTION_TIMEOUT: the server closed an idle connection
+    case kErrClientInteractionTimeout:
       return true;
     default:
       return false;
   }
 }
 
-Connection::~Connection() {
+MariaDbConnection::~MariaDbConnection() {
   if (mysql_ != nullptr) mysql_close(mysql_);
 }
 
-Status Connection::Fail(const std::string& what, unsigned err, const std::string& text) {
+Status MariaDbConnection::Fail(const std::string& what, unsigned err, const std::string& text) {
   last_error_ = err == 0 ? CR_UNKNOWN_ERROR : err;
   // A stop signal cut the call short (CancelOnStop): that is the outcome.
   if (options_.cancel_fd >= 0 && signals::StopRequested()) {
@@ -124,14 +164,25 @@ Status Connection::Fail(const std::string& what, unsigned err, const std::string
   return IsTransientError(last_error_) ? Status::NotReady(msg) : Status::Failed(msg);
 }
 
+Connector& Connector::MariaDb() {
+  static MariaDbConnector connector;
+  return connector;
+}
+
 Status Connection::Open(const ConnectOptions& options, std::unique_ptr<Connection>* out) {
-  LibraryInit();
-  log::AddSecret(options.password);
-  std::unique_ptr<Connection> conn(new Connection());
-  conn->options_ = options;
-  conn->mysql_ = mysql_init(nullptr);
-  if (conn->mysql_ == nullptr) return Status::Failed("mysql_init: out of memory");
-  MYSQL* m = conn->mysql_;
+  return Connector::MariaDb().Open(options, out, nullptr);
+}
+
+Status Connection::Execute(const std::string& sql, const std::string& what) {
+  std::vector<Row> rows;
+  return Query(sql, what, &rows);
+}
+
+Status MariaDbConnection::Connect(unsigned* error) {
+  const ConnectOptions& options = options_;
+  mysql_ = mysql_init(nullptr);
+  if (mysql_ == nullptr) return Status::Failed("mysql_init: out of memory");
+  MYSQL* m = mysql_;
   unsigned connect_s = Seconds(options.connect_timeout);
   unsigned read_s = Seconds(options.read_timeout);
   unsigned write_s = Seconds(options.write_timeout);
@@ -193,18 +244,15 @@ Status Connection::Open(const ConnectOptions& options, std::unique_ptr<Connectio
     }
   }
   if (ret == nullptr) {
-    return conn->Fail("connecting to MariaDB", mysql_errno(m), mysql_error(m));
+    Status st = Fail("connecting to MariaDB", mysql_errno(m), mysql_error(m));
+    *error = last_error_;
+    return st;
   }
-  *out = std::move(conn);
   return Status::Ok();
 }
 
-Status Connection::Execute(const std::string& sql, const std::string& what) {
-  std::vector<Row> rows;
-  return Query(sql, what, &rows);
-}
-
-Status Connection::Query(const std::string& sql, const std::string& what, std::vector<Row>* rows) {
+Status MariaDbConnection::Query(const std::string& sql, const std::string& what,
+                                std::vector<Row>* rows) {
   rows->clear();
   CancelOnStop cancel(options_.cancel_fd, mysql_);
   if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) {
@@ -237,9 +285,10 @@ Status Connection::Query(const std::string& sql, const std::string& what, std::v
   return Status::Ok();
 }
 
-Status Connection::Prepared(const std::string& sql,
-                            const std::vector<std::optional<std::string>>& params,
-                            const std::string& what, std::vector<Row>* rows, uint64_t* affected) {
+Status MariaDbConnection::Prepared(const std::string& sql,
+                                   const std::vector<std::optional<std::string>>& params,
+                                   const std::string& what, std::vector<Row>* rows,
+                                   uint64_t* affected) {
   if (rows != nullptr) rows->clear();
   CancelOnStop cancel(options_.cancel_fd, mysql_);
   MYSQL_STMT* stmt = mysql_stmt_init(mysql_);
@@ -320,14 +369,12 @@ Status Connection::Prepared(const std::string& sql,
   return Status::Ok();
 }
 
-Status Connection::Ping() {
+Status MariaDbConnection::Ping() {
   CancelOnStop cancel(options_.cancel_fd, mysql_);
   if (mysql_ping(mysql_) != 0) return Fail("pinging", mysql_errno(mysql_), mysql_error(mysql_));
   last_error_ = 0;
   return Status::Ok();
 }
-
-unsigned long Connection::thread_id() const { return mysql_thread_id(mysql_); }
 
 Status QuoteIdentifier(const std::string& text, const std::string& what, std::string* quoted) {
   static const std::regex kIdent("^[A-Za-z_][A-Za-z0-9_]{0,63}$");

@@ -10,8 +10,6 @@
 
 #include "common/status.h"
 
-typedef struct st_mysql MYSQL;
-
 namespace initkit::db {
 
 /// Where and how to connect. The password is registered with log::AddSecret
@@ -46,45 +44,67 @@ bool IsTransientError(unsigned error_number);
 /// A result row: one optional string per column (nullopt is SQL NULL).
 using Row = std::vector<std::optional<std::string>>;
 
+/// MariaDB error numbers the tools act on (server: mysqld_error.h; client:
+/// errmsg.h). db.cc checks them against the connector's headers.
+inline constexpr unsigned kErrAccessDenied = 1045;     // ER_ACCESS_DENIED_ERROR
+inline constexpr unsigned kErrBadField = 1054;         // ER_BAD_FIELD_ERROR
+inline constexpr unsigned kErrNoSuchTable = 1146;      // ER_NO_SUCH_TABLE
+inline constexpr unsigned kErrLockWaitTimeout = 1205;  // ER_LOCK_WAIT_TIMEOUT
+inline constexpr unsigned kErrLockDeadlock = 1213;     // ER_LOCK_DEADLOCK
+// The server closed a connection idle past its wait_timeout (MariaDB 11).
+inline constexpr unsigned kErrClientInteractionTimeout = 4031;
+
 /// One open connection; closing it (destruction) releases its named locks.
 /// Every failing call returns NotReady for a transient error and Failed for a
 /// permanent one, with the server's error text, the error number and
 /// `what` the caller was doing; last_error() keeps the number.
+///
+/// An interface so that code built on it (migrate's lock and seed order) can
+/// be tested against a fake; Connector::MariaDb() makes the real ones.
 class Connection {
  public:
-  ~Connection();
+  virtual ~Connection() = default;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Connects once (no retry). On success *out holds the open connection.
-  /// With options.cancel_fd set, a stop signal ends the attempt at once
-  /// (Interrupted with signals::StopSignal()).
+  /// Connects once to MariaDB (Connector::MariaDb().Open).
   static Status Open(const ConnectOptions& options, std::unique_ptr<Connection>* out);
 
   /// Runs a statement that returns no rows (or ignores them).
   Status Execute(const std::string& sql, const std::string& what);
   /// Runs a text query and collects all rows.
-  Status Query(const std::string& sql, const std::string& what, std::vector<Row>* rows);
+  virtual Status Query(const std::string& sql, const std::string& what, std::vector<Row>* rows) = 0;
   /// Prepares `sql` with `?` placeholders, binds `params` as strings (nullopt
   /// = NULL), executes, and collects all rows (if any) and the affected count.
-  Status Prepared(const std::string& sql, const std::vector<std::optional<std::string>>& params,
-                  const std::string& what, std::vector<Row>* rows = nullptr,
-                  uint64_t* affected = nullptr);
+  virtual Status Prepared(const std::string& sql,
+                          const std::vector<std::optional<std::string>>& params,
+                          const std::string& what, std::vector<Row>* rows = nullptr,
+                          uint64_t* affected = nullptr) = 0;
   /// Checks the connection is alive (COM_PING; never reconnects).
-  Status Ping();
+  virtual Status Ping() = 0;
 
   /// The error number of the last failed call, 0 after a success.
-  unsigned last_error() const { return last_error_; }
+  virtual unsigned last_error() const = 0;
   /// The server's id for this connection (CONNECTION_ID()).
-  unsigned long thread_id() const;
-  const ConnectOptions& options() const { return options_; }
+  virtual unsigned long thread_id() const = 0;
 
- private:
+ protected:
   Connection() = default;
-  Status Fail(const std::string& what, unsigned err, const std::string& text);
-  MYSQL* mysql_ = nullptr;
-  ConnectOptions options_;
-  unsigned last_error_ = 0;
+};
+
+/// Opens connections.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  /// Connects once (no retry). On success *out holds the open connection;
+  /// on failure *error (when not null) holds the error number (0 when there
+  /// is none, e.g. a stop signal). With options.cancel_fd set, a stop signal
+  /// ends the attempt at once (Interrupted with signals::StopSignal()).
+  virtual Status Open(const ConnectOptions& options, std::unique_ptr<Connection>* out,
+                      unsigned* error) = 0;
+
+  /// The real one: mariadb-connector-c.
+  static Connector& MariaDb();
 };
 
 /// `text` quoted as a MariaDB identifier if it is a plain one

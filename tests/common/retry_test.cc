@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/log_capture.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit {
@@ -21,31 +22,10 @@ namespace {
 
 using testing::FakeClock;
 
-// Captures stderr (fd 2), where log records go, around `fn`.
-std::string CaptureStderr(const std::function<void()>& fn) {
-  testing::TempDir dir;
-  std::string path = dir.Sub("err");
-  (void)fflush(stderr);
-  int saved = dup(2);
-  FILE* f = fopen(path.c_str(), "w");
-  dup2(fileno(f), 2);
-  fn();
-  (void)fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  (void)fclose(f);
-  return testing::ReadFile(path);
-}
+using testing::CaptureStderr;
 
-// The JSON records whose msg is `msg`.
 std::vector<nlohmann::json> Records(const std::string& out, const std::string& msg) {
-  std::vector<nlohmann::json> records;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("msg", "") == msg) records.push_back(j);
-  }
-  return records;
+  return testing::RecordsWithMsg(out, msg);
 }
 
 class RetryTest : public ::testing::Test {

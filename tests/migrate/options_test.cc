@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/redis.h"
 #include "tools/migrate/migrate.h"
+#include "tools/migrate/options.h"
 
 namespace initkit {
 namespace {
@@ -157,8 +158,8 @@ TEST(MigrateOptions, DefaultsFollowTheContract) {
   EXPECT_EQ(o.wait_timeout, std::chrono::seconds(60));
   EXPECT_EQ(o.lock_timeout, std::chrono::minutes(10));
   EXPECT_EQ(o.lock_name, "initkit-migrate:shop");
-  EXPECT_EQ(o.registry_table, "registry");
-  EXPECT_EQ(o.registry_key, "SEEDER.INITIAL_SEED_RAN");
+  EXPECT_EQ(o.registry.table, "registry");
+  EXPECT_EQ(o.registry.key, "SEEDER.INITIAL_SEED_RAN");
   EXPECT_TRUE(o.mark_seeded);
   EXPECT_TRUE(o.seed_cmd.empty());
 }
@@ -166,7 +167,8 @@ TEST(MigrateOptions, DefaultsFollowTheContract) {
 TEST(MigrateOptions, EnvironmentAndQuotedCommands) {
   migrate::Options o;
   ASSERT_TRUE(Parse({}, &o,
-                    {{"INITKIT_MIGRATE_CMD", "php artisan migrate --force"},
+                    {{"INITKIT_DB_NAME", "shop"},
+                     {"INITKIT_MIGRATE_CMD", "php artisan migrate --force"},
                      {"INITKIT_SEED_CMD", "php 'bin/migrator.php' seed:run -s \"Initial Seed\""},
                      {"INITKIT_MARK_SEEDED", "no"}})
                   .ok());
@@ -176,30 +178,66 @@ TEST(MigrateOptions, EnvironmentAndQuotedCommands) {
 
 TEST(MigrateOptions, UsageErrors) {
   migrate::Options o;
-  EXPECT_EQ(Parse({}, &o).kind(), Status::Kind::kUsage);  // no --migrate-cmd
-  EXPECT_EQ(Parse({"--migrate-cmd", "php 'unterminated"}, &o).kind(), Status::Kind::kUsage);
-  EXPECT_EQ(Parse({"--migrate-cmd", "true", "--registry-table", "x;drop table y"}, &o).kind(),
+  // Each case has --db-name, so it fails for the reason it tests.
+  auto parse = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--db-name", "shop"});
+    return Parse(args, &o).kind();
+  };
+  EXPECT_EQ(parse({}), Status::Kind::kUsage);  // no --migrate-cmd
+  EXPECT_EQ(parse({"--migrate-cmd", "php 'unterminated"}), Status::Kind::kUsage);
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--registry-table", "x;drop table y"}),
             Status::Kind::kUsage);
-  EXPECT_EQ(Parse({"--migrate-cmd", "true", "--registry-key-column", "a`b"}, &o).kind(),
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--registry-key-column", "a`b"}), Status::Kind::kUsage);
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--lock-name", std::string(65, 'x')}),
             Status::Kind::kUsage);
-  EXPECT_EQ(Parse({"--migrate-cmd", "true", "--lock-name", std::string(65, 'x')}, &o).kind(),
-            Status::Kind::kUsage);
-  EXPECT_EQ(Parse({"--migrate-cmd", "true", "--redis-flush-prefix", "c:"}, &o).kind(),
-            Status::Kind::kUsage);
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--redis-flush-prefix", "c:"}), Status::Kind::kUsage);
   EXPECT_EQ(
-      Parse({"--migrate-cmd", "true", "--redis-url", "tcp://h:1", "--redis-flush-prefix", ""}, &o)
-          .kind(),
+      parse({"--migrate-cmd", "true", "--redis-url", "tcp://h:1", "--redis-flush-prefix", ""}),
       Status::Kind::kUsage);
-  EXPECT_EQ(Parse({"--migrate-cmd", "true", "--mark-seeded", "maybe"}, &o).kind(),
-            Status::Kind::kUsage);
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--redis-url", "ftp://h"}), Status::Kind::kUsage);
+  EXPECT_EQ(parse({"--migrate-cmd", "true", "--mark-seeded", "maybe"}), Status::Kind::kUsage);
   // --status needs no command.
-  EXPECT_TRUE(Parse({"--status"}, &o).ok());
+  EXPECT_EQ(parse({"--status"}), Status::Kind::kOk);
+}
+
+// GET_LOCK names are server-wide: a lock named after no database would make
+// every app on a shared server wait for the others.
+TEST(MigrateOptions, TheLockNeedsADatabaseNameOrAnExplicitName) {
+  migrate::Options o;
+  Status st = Parse({"--migrate-cmd", "true"}, &o);
+  EXPECT_EQ(st.kind(), Status::Kind::kUsage);
+  EXPECT_NE(st.message().find("--db-name"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("--lock-name"), std::string::npos) << st.message();
+  EXPECT_EQ(Parse({"--status"}, &o).kind(), Status::Kind::kUsage);
+  ASSERT_TRUE(Parse({"--migrate-cmd", "true", "--lock-name", "app-migrations"}, &o).ok());
+  EXPECT_EQ(o.lock_name, "app-migrations");
+  ASSERT_TRUE(Parse({"--migrate-cmd", "true"}, &o, {{"INITKIT_DB_NAME", "billing"}}).ok());
+  EXPECT_EQ(o.lock_name, "initkit-migrate:billing");
+}
+
+TEST(MigrateOptions, ParsedOnceIntoTypedValues) {
+  migrate::Options o;
+  ASSERT_TRUE(Parse({"--migrate-cmd", "true", "--db-name", "shop", "--registry-table", "reg_2",
+                     "--redis-url", "tcp://cache:6380?prefix=shop:&database=2",
+                     "--redis-flush-prefix", "views:"},
+                    &o)
+                  .ok());
+  EXPECT_EQ(o.registry.table, "reg_2");
+  EXPECT_EQ(o.registry.quoted_table, "`reg_2`");
+  EXPECT_EQ(o.registry.quoted_key_column, "`name`");
+  ASSERT_TRUE(o.redis.has_value());
+  EXPECT_EQ(o.redis->host, "cache");
+  EXPECT_EQ(o.redis->port, 6380);
+  EXPECT_EQ(o.redis->database, 2);
+  EXPECT_EQ(o.redis->prefix, "shop:");
+  ASSERT_TRUE(Parse({"--migrate-cmd", "true", "--db-name", "shop"}, &o).ok());
+  EXPECT_FALSE(o.redis.has_value());
 }
 
 TEST(MigrateOptions, DryRunPlanHasNoPassword) {
   migrate::Options o;
-  ASSERT_TRUE(Parse({"--migrate-cmd", "true", "--seed-cmd", "php seed", "--db-password",
-                     "Plan-Secret-42", "--redis-url",
+  ASSERT_TRUE(Parse({"--migrate-cmd", "true", "--db-name", "shop", "--seed-cmd", "php seed",
+                     "--db-password", "Plan-Secret-42", "--redis-url",
                      "redis://:Redis-Secret-7@h:1/0?prefix=a:", "--redis-flush-prefix", "b:"},
                     &o)
                   .ok());

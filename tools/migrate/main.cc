@@ -7,26 +7,23 @@
 #include "tools/migrate/migrate.h"
 
 int main(int argc, char** argv) {
-  initkit::signals::Install();
-  initkit::Config config;
-  int early = initkit::ParseAndInit(initkit::migrate::Spec(), argc, argv, &config);
+  using namespace initkit;
+  signals::Install();
+  Config config;
+  int early = ParseAndInit(migrate::Spec(), argc, argv, &config);
   if (early >= 0) return early;
-
-  initkit::migrate::Options options;
-  initkit::Status st = initkit::migrate::OptionsFromConfig(config, &options);
-  if (st.ok()) {
-    if (options.dry_run) {
-      (void)std::fputs(initkit::migrate::DryRunPlan(options).c_str(), stdout);
-    } else if (options.status) {
-      std::string json;
-      st = initkit::migrate::StatusReport(options, &json);
-      std::printf("%s\n", json.c_str());
-    } else {
-      st = initkit::migrate::Run(options);
-    }
+  migrate::Options options;
+  Status st = migrate::OptionsFromConfig(config, &options);
+  if (st.ok() && options.dry_run) {
+    (void)std::fputs(migrate::DryRunPlan(options).c_str(), stdout);
+  } else if (st.ok() && options.status) {
+    std::string json;
+    st = migrate::StatusReport(options, &json);
+    (void)std::printf("%s\n", json.c_str());
+  } else if (st.ok()) {
+    st = migrate::Run(options);
   }
   (void)std::fflush(stdout);
-  int code = st.ExitCode();
-  if (!st.ok()) initkit::log::Error(st.message(), {{"exit_code", code}});
-  return code;
+  if (!st.ok()) log::Error(st.message(), {{"exit_code", st.ExitCode()}});
+  return st.ExitCode();
 }

@@ -1,16 +1,14 @@
 #include "tools/migrate/migrate.h"
 
-#include <openssl/evp.h>
 #include <signal.h>
-#include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/redis.h"
-#include "common/retry.h"
 #include "common/signals.h"
 
 namespace initkit::migrate {
@@ -18,25 +16,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr size_t kMaxLockName = 64;  // MariaDB refuses longer user-level lock names
-constexpr const char* kLockPrefix = "initkit-migrate:";
-// GET_LOCK polls this long per call so a stop signal or the deadline is
-// noticed within a quarter second.
-constexpr const char* kLockPoll = "0.25";
+// How long one GET_LOCK waits on the server. The wait is cut short by a
+// stop signal (the connection's cancel_fd), so it only bounds how often
+// the holder is looked up and progress can be logged.
+constexpr milliseconds kLockPoll{1000};
 constexpr milliseconds kChildStopGrace{10000};
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
-}
 
 std::string JoinArgv(const std::vector<std::string>& argv) {
   return log::Redact(DumpJson(nlohmann::json(argv)));
@@ -45,6 +29,13 @@ std::string JoinArgv(const std::vector<std::string>& argv) {
 Status CheckStop() {
   if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
   return Status::Ok();
+}
+
+// "0.25" style seconds for GET_LOCK's timeout argument.
+std::string SecondsText(milliseconds d) {
+  char buf[32];
+  (void)std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
+  return buf;
 }
 
 // The lock connection's read timeout bounds how long a ping can hang on a
@@ -56,104 +47,224 @@ db::ConnectOptions LockConnectionOptions(const db::ConnectOptions& base) {
   return o;
 }
 
-// Connects and runs SELECT 1, retrying transient errors until `deadline`.
-Status WaitForDatabase(const db::ConnectOptions& options, const Deadline& deadline,
-                       std::unique_ptr<db::Connection>* out) {
-  bool logged = false;
-  return Retry("waiting for MariaDB at " + options.Describe(), BackoffPolicy{}, deadline,
-               [&](int attempt) -> Status {
-                 db::ConnectOptions o = options;
-                 o.cancel_fd = signals::StopFd();
-                 o.connect_timeout = std::max(milliseconds(1000),
-                                              std::min(o.connect_timeout, deadline.Remaining()));
-                 std::unique_ptr<db::Connection> conn;
-                 Status st = db::Connection::Open(o, &conn);
-                 if (st.ok()) st = conn->Execute("SELECT 1", "checking the database");
-                 if (st.ok()) {
-                   *out = std::move(conn);
-                   if (attempt > 1) log::Info("database is reachable", {{"attempts", attempt}});
-                   return st;
-                 }
-                 if (st.kind() == Status::Kind::kNotReady && !logged) {
-                   log::Info("waiting for database",
-                             {{"database", options.Describe()}, {"error", st.message()}});
-                   logged = true;
-                 }
-                 return st;
-               });
+// Who holds the lock, as far as the processlist tells.
+struct Holder {
+  std::string id;     // CONNECTION_ID() of the holder; "" = not known yet
+  std::string where;  // "10.0.0.5:41234" (the processlist's HOST), or why unknown
+  Clock::time_point since;
+};
+
+bool Truthy(const std::optional<std::string>& v) {
+  return v && !v->empty() && *v != "0" && *v != "false";
 }
 
-// Takes the named lock on `lock`, polling so stop signals and the deadline
-// are honoured; a holder is named in the log once.
-Status AcquireLock(std::unique_ptr<db::Connection>* lock_conn, const Options& o) {
-  Deadline deadline = Deadline::After(o.lock_timeout);
-  bool announced = false;
-  auto start = Clock::now();
-  while (true) {
-    INITKIT_RETURN_IF_ERROR(CheckStop());
-    db::Connection* lock = lock_conn->get();
-    std::vector<db::Row> rows;
-    Status st = lock->Prepared(std::string("SELECT GET_LOCK(?, ") + kLockPoll + ")", {o.lock_name},
-                               "taking lock '" + o.lock_name + "'", &rows);
-    if (st.kind() == Status::Kind::kNotReady) {
-      // The server restarted or dropped us while we queued: we held
-      // nothing yet, so reconnect and queue again within the lock deadline.
-      log::Warn("lost the connection while waiting for the lock; reconnecting",
-                {{"error", st.message()}});
-      INITKIT_RETURN_IF_ERROR(WaitForDatabase(LockConnectionOptions(o.db), deadline, lock_conn));
-      continue;
-    }
-    INITKIT_RETURN_IF_ERROR(st);
-    if (rows.size() != 1 || rows[0].empty() || !rows[0][0]) {
-      return Status::Failed("taking lock '" + o.lock_name + "': GET_LOCK returned NULL");
-    }
-    if (*rows[0][0] == "1") {
-      auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-      log::Info("lock taken", {{"lock", o.lock_name}, {"waited", FormatDuration(waited)}});
-      return Status::Ok();
-    }
-    if (!announced) {
-      std::vector<db::Row> holder;
-      std::string who = "another session";
-      if (lock->Prepared("SELECT IS_USED_LOCK(?)", {o.lock_name}, "asking who holds the lock",
-                         &holder)
-              .ok() &&
-          !holder.empty() && holder[0][0]) {
-        who = "connection " + *holder[0][0];
-      }
-      log::Info(
-          "waiting for the lock",
-          {{"lock", o.lock_name}, {"held_by", who}, {"timeout", FormatDuration(o.lock_timeout)}});
-      announced = true;
-    }
-    if (deadline.Expired()) {
-      return Status::NotReady("lock '" + o.lock_name + "' is still held by another run after " +
-                              FormatDuration(o.lock_timeout) + " (--lock-timeout)");
-    }
+// One run: the options and what it talks to.
+class Migration {
+ public:
+  Migration(const Options& o, const Dependencies& d)
+      : o_(o), connector_(*d.connector), clock_(*d.clock) {}
+
+  Status Run();
+  Status Report(std::string* json);
+
+ private:
+  Status Open(const db::ConnectOptions& options, const Deadline& deadline,
+              std::unique_ptr<db::Connection>* out, unsigned* error);
+  Status WaitForDatabase(const db::ConnectOptions& options, std::unique_ptr<db::Connection>* out);
+  Status AcquireLock(std::unique_ptr<db::Connection>* lock);
+  void IdentifyHolder(db::Connection* conn, Clock::time_point asked, Holder* holder);
+  Status RunUnderLock(const std::vector<std::string>& argv, const std::string& what,
+                      db::Connection* lock);
+  Status ReadSeeded(db::Connection* conn, bool* seeded);
+  Status MarkSeeded(db::Connection* conn);
+  Status FlushRedis();
+
+  const Options& o_;
+  db::Connector& connector_;
+  const Clock& clock_;
+};
+
+// One connection attempt, bounded by `deadline`, cancelled by a stop signal.
+Status Migration::Open(const db::ConnectOptions& options, const Deadline& deadline,
+                       std::unique_ptr<db::Connection>* out, unsigned* error) {
+  db::ConnectOptions c = options;
+  c.cancel_fd = signals::StopFd();
+  c.connect_timeout =
+      std::max(milliseconds(1000), std::min(c.connect_timeout, deadline.Remaining()));
+  return connector_.Open(c, out, error);
+}
+
+// Connects and runs SELECT 1, retrying transient errors until
+// --wait-timeout. Access denied counts as not ready as long: a rotated
+// password reaches the database user a moment after the Secret (an
+// operator applies it), and a run started in between must not fail.
+Status Migration::WaitForDatabase(const db::ConnectOptions& options,
+                                  std::unique_ptr<db::Connection>* out) {
+  const Deadline deadline = Deadline::After(o_.wait_timeout, clock_);
+  bool waiting_logged = false, denied_logged = false;
+  unsigned last_error = 0;
+  std::string last_message;
+  Status st =
+      Retry("waiting for MariaDB at " + options.Describe(), BackoffPolicy{}, deadline,
+            [&](int attempt) -> Status {
+              std::unique_ptr<db::Connection> conn;
+              unsigned err = 0;
+              Status st = Open(options, deadline, &conn, &err);
+              if (st.ok()) {
+                st = conn->Execute("SELECT 1", "checking the database");
+                err = conn->last_error();
+              }
+              if (st.ok()) {
+                *out = std::move(conn);
+                if (attempt > 1) log::Info("database is reachable", {{"attempts", attempt}});
+                return st;
+              }
+              last_error = err;
+              last_message = st.message();
+              if (err == db::kErrAccessDenied) {
+                if (!denied_logged) {
+                  log::Warn("MariaDB refused user '" + options.user +
+                                "' (access denied): the password may not have propagated to the "
+                                "database user yet; retrying until --wait-timeout",
+                            {{"user", options.user},
+                             {"database", options.Describe()},
+                             {"wait_timeout", FormatDuration(o_.wait_timeout)},
+                             {"error", st.message()}});
+                  denied_logged = true;
+                }
+                return Status::NotReady(st.message());
+              }
+              if (st.kind() == Status::Kind::kNotReady && !waiting_logged) {
+                log::Info("waiting for database",
+                          {{"database", options.Describe()}, {"error", st.message()}});
+                waiting_logged = true;
+              }
+              return st;
+            });
+  if (st.kind() == Status::Kind::kNotReady && last_error == db::kErrAccessDenied) {
+    return Status::Failed(
+        "MariaDB at " + options.Describe() + " refused user '" + options.user +
+        "' (access denied) for the whole --wait-timeout " + FormatDuration(o_.wait_timeout) +
+        ": the password is wrong, or a new password never reached the database user; last: " +
+        last_message);
   }
+  return st;
+}
+
+// Looks the lock's holder up (IS_USED_LOCK, then its processlist row) when
+// it is a different connection than last time, and names it in the log.
+// `asked` is when the GET_LOCK that found it held began: the holder has
+// held the lock at least since then.
+void Migration::IdentifyHolder(db::Connection* conn, Clock::time_point asked, Holder* holder) {
+  std::vector<db::Row> rows;
+  if (!conn->Prepared("SELECT IS_USED_LOCK(?)", {o_.lock_name}, "asking who holds the lock", &rows)
+           .ok() ||
+      rows.empty() || rows[0].empty() || !rows[0][0]) {
+    return;  // released in the meantime, or we cannot tell
+  }
+  if (*rows[0][0] == holder->id) return;
+  holder->id = *rows[0][0];
+  holder->since = asked;
+  holder->where = "an unknown host (the processlist does not show connection " + holder->id +
+                  " to user '" + o_.db.user + "')";
+  std::string user;
+  std::vector<db::Row> process;
+  if (conn->Prepared("SELECT HOST, USER FROM information_schema.PROCESSLIST WHERE ID = ?",
+                     {holder->id}, "looking the lock holder up in the processlist", &process)
+          .ok() &&
+      !process.empty() && process[0].size() == 2 && process[0][0]) {
+    holder->where = *process[0][0];
+    user = process[0][1].value_or("");
+  }
+  log::Info("waiting for the lock", {{"lock", o_.lock_name},
+                                     {"held_by", holder->where},
+                                     {"holder_connection", holder->id},
+                                     {"holder_user", user},
+                                     {"timeout", FormatDuration(o_.lock_timeout)}});
+}
+
+// Takes the named lock on *lock (connecting first if it is null), waiting up
+// to --lock-timeout. The wait is GET_LOCK on the server in kLockPoll steps;
+// a connection lost while queueing (we held nothing yet) is reopened.
+Status Migration::AcquireLock(std::unique_ptr<db::Connection>* lock) {
+  const Deadline deadline = Deadline::After(o_.lock_timeout, clock_);
+  const Clock::time_point start = clock_.Now();
+  Holder holder;
+  auto held_text = [&] {
+    if (holder.id.empty()) return std::string("held by another session");
+    return "held by " + holder.where + " (connection " + holder.id + ") for at least " +
+           FormatDuration(std::chrono::duration_cast<milliseconds>(clock_.Now() - holder.since));
+  };
+  // A short pause between the server-side waits, jittered so that many
+  // waiters do not ask in lockstep.
+  const BackoffPolicy between{
+      .initial = milliseconds(50), .max = milliseconds(50), .multiplier = 1.0, .jitter = 0.5};
+  Status st =
+      Retry("waiting for lock '" + o_.lock_name + "'", between, deadline, [&](int) -> Status {
+        if (*lock == nullptr) {
+          unsigned err = 0;
+          Status st = Open(LockConnectionOptions(o_.db), deadline, lock, &err);
+          if (!st.ok()) {
+            return err == db::kErrAccessDenied ? Status::NotReady(st.message()) : st;
+          }
+        }
+        std::vector<db::Row> rows;
+        const Clock::time_point asked = clock_.Now();
+        Status st = (*lock)->Prepared(
+            "SELECT GET_LOCK(?, ?)",
+            {o_.lock_name, SecondsText(std::min(kLockPoll, deadline.Remaining()))},
+            "taking lock '" + o_.lock_name + "'", &rows);
+        if (st.kind() == Status::Kind::kNotReady) {
+          // The server restarted or dropped us while we queued: we held
+          // nothing yet, so connect again and queue again.
+          log::Warn("lost the connection while waiting for the lock; reconnecting",
+                    {{"lock", o_.lock_name}, {"error", st.message()}});
+          lock->reset();
+          return st;
+        }
+        INITKIT_RETURN_IF_ERROR(st);
+        if (rows.size() != 1 || rows[0].empty() || !rows[0][0]) {
+          return Status::Failed("taking lock '" + o_.lock_name + "': GET_LOCK returned NULL");
+        }
+        if (*rows[0][0] == "1") return Status::Ok();
+        IdentifyHolder(lock->get(), asked, &holder);
+        return Status::NotReady("lock '" + o_.lock_name + "' is " + held_text());
+      });
+  if (st.ok()) {
+    log::Info("lock taken",
+              {{"lock", o_.lock_name},
+               {"waited",
+                FormatDuration(std::chrono::duration_cast<milliseconds>(clock_.Now() - start))}});
+    return st;
+  }
+  if (st.kind() == Status::Kind::kNotReady && *lock != nullptr) {
+    return Status::NotReady("lock '" + o_.lock_name + "' is still held by another run after " +
+                            FormatDuration(o_.lock_timeout) + " (--lock-timeout): " + held_text());
+  }
+  return st;
 }
 
 // Runs argv while checking that the lock connection lives; if it dies the
 // command is stopped (TERM, then KILL after a grace period) and the run fails.
-Status RunUnderLock(const std::vector<std::string>& argv, const std::string& what,
-                    db::Connection* lock, const Options& o) {
+Status Migration::RunUnderLock(const std::vector<std::string>& argv, const std::string& what,
+                               db::Connection* lock) {
   INITKIT_RETURN_IF_ERROR(CheckStop());
   log::Info("running " + what, {{"command", JoinArgv(argv)}});
   auto start = Clock::now();
   Child child;
   INITKIT_RETURN_IF_ERROR(child.Start(argv).Annotate(what));
-  while (!child.Wait(o.lock_check_interval)) {
+  while (!child.Wait(o_.lock_check_interval)) {
     if (signals::StopRequested()) continue;  // the signal was forwarded; wait for its end
     Status ping = lock->Ping();
     if (ping.ok()) continue;
     log::Error("lost the connection holding the lock; stopping " + what,
-               {{"lock", o.lock_name}, {"error", ping.message()}});
+               {{"lock", o_.lock_name}, {"error", ping.message()}});
     child.Kill(SIGTERM);
     if (!child.Wait(kChildStopGrace)) {
       child.Kill(SIGKILL);
       child.Wait();
     }
-    return Status::Failed("lost the connection holding lock '" + o.lock_name + "' while " + what +
+    return Status::Failed("lost the connection holding lock '" + o_.lock_name + "' while " + what +
                           " ran, so it was stopped: " + ping.message());
   }
   Status st = child.Result();
@@ -163,89 +274,73 @@ Status RunUnderLock(const std::vector<std::string>& argv, const std::string& wha
   return st.ok() || st.kind() == Status::Kind::kInterrupted ? st : st.Annotate(what);
 }
 
-struct Registry {
-  std::string table, key_col, value_col;  // quoted
-};
-
-Status QuoteRegistry(const Options& o, Registry* r) {
-  INITKIT_RETURN_IF_ERROR(db::QuoteIdentifier(o.registry_table, "--registry-table", &r->table));
-  INITKIT_RETURN_IF_ERROR(
-      db::QuoteIdentifier(o.registry_key_column, "--registry-key-column", &r->key_col));
-  INITKIT_RETURN_IF_ERROR(
-      db::QuoteIdentifier(o.registry_value_column, "--registry-value-column", &r->value_col));
-  return Status::Ok();
-}
-
-std::string SelectSql(const Registry& r) {
-  return "SELECT " + r.value_col + " FROM " + r.table + " WHERE " + r.key_col + " = ? LIMIT 1";
-}
-
-bool Truthy(const std::optional<std::string>& v) {
-  return v && !v->empty() && *v != "0" && *v != "false";
-}
-
 // Whether the registry row says "seeded"; a missing table or column is a
 // clear Failed naming the flag to check.
-Status ReadSeeded(db::Connection* conn, const Options& o, const Registry& r, bool* seeded,
-                  bool* row_exists) {
+Status Migration::ReadSeeded(db::Connection* conn, bool* seeded) {
+  const Registry& r = o_.registry;
   std::vector<db::Row> rows;
-  Status st = conn->Prepared(SelectSql(r), {o.registry_key},
-                             "reading registry key '" + o.registry_key + "'", &rows);
+  Status st = conn->Prepared("SELECT " + r.quoted_value_column + " FROM " + r.quoted_table +
+                                 " WHERE " + r.quoted_key_column + " = ? LIMIT 1",
+                             {r.key}, "reading registry key '" + r.key + "'", &rows);
   if (!st.ok()) {
-    if (conn->last_error() == 1146) {  // ER_NO_SUCH_TABLE
-      return Status::Failed("registry table '" + o.registry_table +
-                            "' does not exist in database '" + o.db.database +
-                            "' after migrating: did the migration create it? (--registry-table)");
+    if (conn->last_error() == db::kErrNoSuchTable) {
+      return Status::Failed("registry table '" + r.table + "' does not exist in database '" +
+                            o_.db.database +
+                            "' after migrating: did the migration create it? "
+                            "(--registry-table)");
     }
-    if (conn->last_error() == 1054) {  // ER_BAD_FIELD_ERROR
-      return Status::Failed("registry table '" + o.registry_table + "' has no column '" +
-                            o.registry_key_column + "' or '" + o.registry_value_column +
+    if (conn->last_error() == db::kErrBadField) {
+      return Status::Failed("registry table '" + r.table + "' has no column '" + r.key_column +
+                            "' or '" + r.value_column +
                             "' (--registry-key-column / --registry-value-column): " + st.message());
     }
     return st;
   }
-  *row_exists = !rows.empty();
   *seeded = !rows.empty() && Truthy(rows[0][0]);
   return Status::Ok();
 }
 
 // Records the seed in one statement that inserts only if no row exists, so a
 // concurrent writer (an app pod, another tool) cannot make a duplicate.
-Status MarkSeeded(db::Connection* conn, const Options& o, const Registry& r) {
-  const std::string insert = "INSERT INTO " + r.table + " (" + r.key_col + ", " + r.value_col +
+Status Migration::MarkSeeded(db::Connection* conn) {
+  const Registry& r = o_.registry;
+  const std::string insert = "INSERT INTO " + r.quoted_table + " (" + r.quoted_key_column + ", " +
+                             r.quoted_value_column +
                              ") SELECT ?, '1' FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " +
-                             r.table + " WHERE " + r.key_col + " = ?)";
-  const std::string update =
-      "UPDATE " + r.table + " SET " + r.value_col + " = '1' WHERE " + r.key_col + " = ?";
+                             r.quoted_table + " WHERE " + r.quoted_key_column + " = ?)";
+  const std::string update = "UPDATE " + r.quoted_table + " SET " + r.quoted_value_column +
+                             " = '1' WHERE " + r.quoted_key_column + " = ?";
   Status st;
   for (int attempt = 1; attempt <= 5; ++attempt) {
     uint64_t affected = 0;
-    st = conn->Prepared(insert, {o.registry_key, o.registry_key},
-                        "recording the seed in '" + o.registry_table + "'", nullptr, &affected);
+    st = conn->Prepared(insert, {r.key, r.key}, "recording the seed in '" + r.table + "'", nullptr,
+                        &affected);
     // A row that exists but says "not seeded" (e.g. '0') is set to '1'.
     if (st.ok() && affected == 0) {
-      st = conn->Prepared(update, {o.registry_key}, "recording the seed", nullptr, &affected);
+      st = conn->Prepared(update, {r.key}, "recording the seed", nullptr, &affected);
     }
     if (st.ok()) {
-      log::Info("registry row written", {{"key", o.registry_key}, {"table", o.registry_table}});
+      log::Info("registry row written", {{"key", r.key}, {"table", r.table}});
       return st;
     }
     // Deadlock / lock wait with a concurrent writer: try again.
-    if (conn->last_error() != 1213 && conn->last_error() != 1205) return st;
+    if (conn->last_error() != db::kErrLockDeadlock &&
+        conn->last_error() != db::kErrLockWaitTimeout) {
+      return st;
+    }
   }
   return st;
 }
 
-Status FlushRedis(const Options& o) {
-  if (o.flush_prefixes.empty()) return Status::Ok();
-  redis::Url url;
-  INITKIT_RETURN_IF_ERROR(redis::ParseUrl(o.redis_url, &url));
+Status Migration::FlushRedis() {
+  if (o_.flush_prefixes.empty() || !o_.redis) return Status::Ok();
+  const redis::Url& url = *o_.redis;
   std::unique_ptr<redis::Client> client;
-  Deadline deadline = Deadline::After(o.wait_timeout);
-  INITKIT_RETURN_IF_ERROR(
-      Retry("connecting to redis " + url.Redacted(), BackoffPolicy{}, deadline,
-            [&](int) { return redis::Client::Connect(url, o.redis_timeout, &client); }));
-  for (const auto& p : o.flush_prefixes) {
+  INITKIT_RETURN_IF_ERROR(Retry("connecting to redis " + url.Redacted(), BackoffPolicy{},
+                                Deadline::After(o_.wait_timeout, clock_), [&](int) {
+                                  return redis::Client::Connect(url, o_.redis_timeout, &client);
+                                }));
+  for (const auto& p : o_.flush_prefixes) {
     INITKIT_RETURN_IF_ERROR(CheckStop());
     const std::string full = url.prefix + p;
     uint64_t deleted = 0;
@@ -259,195 +354,64 @@ Status FlushRedis(const Options& o) {
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string DefaultLockName(const std::string& database) {
-  std::string name = std::string(kLockPrefix) + database;
-  if (name.size() <= kMaxLockName) return name;
-  return std::string(kLockPrefix) +
-         Sha256Hex(database).substr(0, kMaxLockName - std::string(kLockPrefix).size());
-}
-
-ToolSpec Spec() {
-  ToolSpec s;
-  s.name = "initkit-migrate";
-  s.summary =
-      "Waits for MariaDB, serialises concurrent runs with a named lock, runs the migration, "
-      "seeds exactly once, and flushes Redis key prefixes.";
-  auto flag = [&](std::string name, FlagType type, std::string def, std::string help,
-                  std::string value_name = "VALUE") {
-    return &AddFlag(&s, std::move(name), type, std::move(def), std::move(help),
-                    std::move(value_name));
-  };
-
-  flag("db-host", FlagType::kString, "127.0.0.1", "MariaDB host (TCP)", "HOST");
-  flag("db-port", FlagType::kInt, "3306", "MariaDB port", "PORT");
-  flag("db-socket", FlagType::kString, "", "MariaDB Unix socket (instead of host/port)", "PATH");
-  flag("db-user", FlagType::kString, "", "MariaDB user", "USER");
-  flag("db-password", FlagType::kString, "", "MariaDB password", "PASSWORD")->credential = true;
-  flag("db-name", FlagType::kString, "", "database to migrate", "NAME");
-  flag("db-tls-ca", FlagType::kString, "", "CA file: require TLS and verify the server", "FILE");
-  flag("db-connect-timeout", FlagType::kDuration, "5s", "timeout of one connection attempt",
-       "DURATION");
-  flag("db-io-timeout", FlagType::kDuration, "30s", "read/write timeout of one query", "DURATION");
-  flag("wait-timeout", FlagType::kDuration, "60s",
-       "how long to wait for the database (and Redis) to accept connections", "DURATION");
-  flag("lock-name", FlagType::kString, "",
-       "named lock (GET_LOCK) serialising runs [default: initkit-migrate:<db-name>]", "NAME");
-  flag("lock-timeout", FlagType::kDuration, "10m", "how long to wait for the lock", "DURATION");
-  flag("migrate-cmd", FlagType::kString, "", "migration command (split like a shell, no shell)",
-       "CMD");
-  flag("seed-cmd", FlagType::kString, "",
-       "seed command, run once (while the registry row is absent)", "CMD");
-  flag("registry-table", FlagType::kString, "registry", "table recording the seed", "TABLE");
-  flag("registry-key-column", FlagType::kString, "name", "key column of the registry", "COLUMN");
-  flag("registry-value-column", FlagType::kString, "value", "value column of the registry",
-       "COLUMN");
-  flag("registry-key", FlagType::kString, "SEEDER.INITIAL_SEED_RAN", "registry key of the seed",
-       "KEY");
-  flag("mark-seeded", FlagType::kString, "yes",
-       "insert the registry row after a successful seed (no: the seed writes it itself)", "yes|no")
-      ->choices = {"yes", "no"};
-  flag("redis-url", FlagType::kString, "",
-       "Redis: tcp://h:p?prefix=&database=, redis://[:pw@]h:p/db, sentinel://h:26379/master, "
-       "unix:///path",
-       "URL");
-  flag("redis-flush-prefix", FlagType::kList, "",
-       "delete the keys under the URL's prefix + PREFIX after a successful run", "PREFIX");
-  flag("redis-timeout", FlagType::kDuration, "5s", "timeout of one Redis connect/command",
-       "DURATION");
-  flag("status", FlagType::kBool, "false", "print the state as JSON and change nothing");
-  flag("dry-run", FlagType::kBool, "false", "print what would be run and change nothing");
-  return s;
-}
-
-Status OptionsFromConfig(const Config& c, Options* out) {
-  Options o;
-  o.status = c.GetBool("status");
-  o.dry_run = c.GetBool("dry-run");
-  o.db.host = c.Get("db-host");
-  int64_t port = c.GetInt("db-port");
-  if (port < 1 || port > 65535) {
-    return Status::Usage("--db-port " + std::to_string(port) + ": not a port");
-  }
-  o.db.port = static_cast<int>(port);
-  o.db.socket = c.Get("db-socket");
-  o.db.user = c.Get("db-user");
-  o.db.password = c.Get("db-password");
-  log::AddSecret(o.db.password);
-  o.db.database = c.Get("db-name");
-  o.db.tls_ca = c.Get("db-tls-ca");
-  o.db.connect_timeout = c.GetDuration("db-connect-timeout");
-  o.db.read_timeout = o.db.write_timeout = c.GetDuration("db-io-timeout");
-  if (!o.db.tls_ca.empty() && access(o.db.tls_ca.c_str(), R_OK) != 0) {
-    return Status::Usage("--db-tls-ca " + o.db.tls_ca + ": not a readable file");
-  }
-  o.wait_timeout = c.GetDuration("wait-timeout");
-  o.lock_timeout = c.GetDuration("lock-timeout");
-  o.lock_name = c.IsSet("lock-name") ? c.Get("lock-name") : DefaultLockName(o.db.database);
-  if (o.lock_name.empty() || o.lock_name.size() > kMaxLockName) {
-    return Status::Usage("--lock-name must be 1 to 64 characters, got " +
-                         std::to_string(o.lock_name.size()));
-  }
-  if (c.IsSet("migrate-cmd")) {
-    INITKIT_RETURN_IF_ERROR(
-        SplitWords(c.Get("migrate-cmd"), &o.migrate_cmd).Annotate("--migrate-cmd"));
-    if (o.migrate_cmd.empty()) return Status::Usage("--migrate-cmd is empty");
-  } else if (!o.status) {
-    return Status::Usage("missing required --migrate-cmd (or INITKIT_MIGRATE_CMD)");
-  }
-  if (c.IsSet("seed-cmd")) {
-    INITKIT_RETURN_IF_ERROR(SplitWords(c.Get("seed-cmd"), &o.seed_cmd).Annotate("--seed-cmd"));
-    if (o.seed_cmd.empty()) return Status::Usage("--seed-cmd is empty");
-  }
-  o.registry_table = c.Get("registry-table");
-  o.registry_key_column = c.Get("registry-key-column");
-  o.registry_value_column = c.Get("registry-value-column");
-  o.registry_key = c.Get("registry-key");
-  Registry r;
-  INITKIT_RETURN_IF_ERROR(QuoteRegistry(o, &r));
-  if (o.registry_key.empty()) return Status::Usage("--registry-key is empty");
-  o.mark_seeded = c.Get("mark-seeded") == "yes";
-  o.redis_url = c.Get("redis-url");
-  o.flush_prefixes = c.GetList("redis-flush-prefix");
-  o.redis_timeout = c.GetDuration("redis-timeout");
-  if (!o.flush_prefixes.empty()) {
-    if (o.redis_url.empty()) return Status::Usage("--redis-flush-prefix needs --redis-url");
-  }
-  if (!o.redis_url.empty()) {
-    redis::Url url;
-    INITKIT_RETURN_IF_ERROR(redis::ParseUrl(o.redis_url, &url).Annotate("--redis-url"));
-    for (const auto& p : o.flush_prefixes) {
-      if (url.prefix + p == "") {
-        return Status::Usage(
-            "--redis-flush-prefix '' with a --redis-url without prefix would delete every key; "
-            "refusing");
-      }
-    }
-  }
-  *out = std::move(o);
-  return Status::Ok();
-}
-
-Status Run(const Options& o) {
-  const Deadline wait_deadline = Deadline::After(o.wait_timeout);
+Status Migration::Run() {
   // The first connection becomes the lock connection: it lives for the
   // whole run, and closing it (on any exit) releases the lock.
   std::unique_ptr<db::Connection> lock;
-  INITKIT_RETURN_IF_ERROR(WaitForDatabase(LockConnectionOptions(o.db), wait_deadline, &lock));
-  INITKIT_RETURN_IF_ERROR(AcquireLock(&lock, o));
+  INITKIT_RETURN_IF_ERROR(WaitForDatabase(LockConnectionOptions(o_.db), &lock));
+  INITKIT_RETURN_IF_ERROR(AcquireLock(&lock));
 
-  INITKIT_RETURN_IF_ERROR(RunUnderLock(o.migrate_cmd, "migrate command", lock.get(), o));
+  INITKIT_RETURN_IF_ERROR(RunUnderLock(o_.migrate_cmd, "migrate command", lock.get()));
 
-  if (!o.seed_cmd.empty()) {
-    Registry r;
-    INITKIT_RETURN_IF_ERROR(QuoteRegistry(o, &r));
+  if (!o_.seed_cmd.empty()) {
     // A fresh connection: the migration may have run for minutes, and the
     // lock connection stays dedicated to the lock.
     std::unique_ptr<db::Connection> work;
-    INITKIT_RETURN_IF_ERROR(
-        WaitForDatabase(o.db, Deadline::After(o.wait_timeout), &work).Annotate("after migrating"));
-    bool seeded = false, row_exists = false;
-    INITKIT_RETURN_IF_ERROR(ReadSeeded(work.get(), o, r, &seeded, &row_exists));
+    INITKIT_RETURN_IF_ERROR(WaitForDatabase(o_.db, &work).Annotate("after migrating"));
+    bool seeded = false;
+    INITKIT_RETURN_IF_ERROR(ReadSeeded(work.get(), &seeded));
     if (seeded) {
-      log::Info("already seeded; skipping the seed command", {{"key", o.registry_key}});
+      log::Info("already seeded; skipping the seed command", {{"key", o_.registry.key}});
     } else {
-      INITKIT_RETURN_IF_ERROR(RunUnderLock(o.seed_cmd, "seed command", lock.get(), o));
-      if (o.mark_seeded) {
+      INITKIT_RETURN_IF_ERROR(RunUnderLock(o_.seed_cmd, "seed command", lock.get()));
+      if (o_.mark_seeded) {
         // The seed may have taken long enough for the server to drop an idle
         // connection; reconnect rather than fail on a stale one.
-        if (!work->Ping().ok()) {
-          INITKIT_RETURN_IF_ERROR(WaitForDatabase(o.db, Deadline::After(o.wait_timeout), &work));
-        }
+        if (!work->Ping().ok()) INITKIT_RETURN_IF_ERROR(WaitForDatabase(o_.db, &work));
         // Still holding the lock? A lost lock means another run may be
         // seeding too; better no row than a row for a seed that raced.
-        INITKIT_RETURN_IF_ERROR(
-            lock->Ping().Annotate("checking the lock before recording the seed"));
-        INITKIT_RETURN_IF_ERROR(MarkSeeded(work.get(), o, r));
+        Status alive = lock->Ping();
+        if (!alive.ok()) {
+          return Status::Failed("lost the connection holding lock '" + o_.lock_name +
+                                "' before recording the seed, so it is not recorded and the next "
+                                "run seeds again: " +
+                                alive.message());
+        }
+        INITKIT_RETURN_IF_ERROR(MarkSeeded(work.get()));
       }
     }
   }
 
   INITKIT_RETURN_IF_ERROR(CheckStop());
-  INITKIT_RETURN_IF_ERROR(FlushRedis(o));
+  INITKIT_RETURN_IF_ERROR(FlushRedis());
 
   std::vector<db::Row> rows;
-  Status st = lock->Prepared("SELECT RELEASE_LOCK(?)", {o.lock_name}, "releasing the lock", &rows);
+  Status st = lock->Prepared("SELECT RELEASE_LOCK(?)", {o_.lock_name}, "releasing the lock", &rows);
   if (!st.ok()) {
     log::Warn("could not release the lock; it goes with the connection", {{"error", st.message()}});
   }
-  log::Info("migrate done", {{"lock", o.lock_name}});
+  log::Info("migrate done", {{"lock", o_.lock_name}});
   return Status::Ok();
 }
 
-Status StatusReport(const Options& o, std::string* json) {
+Status Migration::Report(std::string* json) {
   nlohmann::json j;
-  j["database"] = o.db.Describe();
+  j["database"] = o_.db.Describe();
   j["database_reachable"] = false;
-  j["lock_name"] = o.lock_name;
+  j["lock_name"] = o_.lock_name;
   j["lock_held"] = nullptr;
   j["lock_holder_connection"] = nullptr;
-  j["registry_key"] = o.registry_key;
+  j["registry_key"] = o_.registry.key;
   j["registry_table_exists"] = nullptr;
   j["seeded"] = nullptr;
   j["error"] = nullptr;
@@ -457,33 +421,42 @@ Status StatusReport(const Options& o, std::string* json) {
     return st;
   };
   std::unique_ptr<db::Connection> conn;
-  db::ConnectOptions copts = o.db;
+  db::ConnectOptions copts = o_.db;
   copts.connect_timeout =
-      std::min(copts.connect_timeout, std::max(o.wait_timeout, milliseconds(1000)));
-  Status st = db::Connection::Open(copts, &conn);
+      std::min(copts.connect_timeout, std::max(o_.wait_timeout, milliseconds(1000)));
+  unsigned err = 0;
+  Status st = connector_.Open(copts, &conn, &err);
   if (st.ok()) st = conn->Execute("SELECT 1", "checking the database");
   if (!st.ok()) return finish(st);
   j["database_reachable"] = true;
   std::vector<db::Row> rows;
-  st = conn->Prepared("SELECT IS_USED_LOCK(?)", {o.lock_name}, "checking the lock", &rows);
+  st = conn->Prepared("SELECT IS_USED_LOCK(?)", {o_.lock_name}, "checking the lock", &rows);
   if (!st.ok()) return finish(st);
-  bool held = !rows.empty() && rows[0][0].has_value();
+  bool held = !rows.empty() && !rows[0].empty() && rows[0][0].has_value();
   j["lock_held"] = held;
   if (held) j["lock_holder_connection"] = std::stoull(*rows[0][0]);
-  Registry r;
-  INITKIT_RETURN_IF_ERROR(QuoteRegistry(o, &r));
-  bool seeded = false, row_exists = false;
-  st = ReadSeeded(conn.get(), o, r, &seeded, &row_exists);
+  bool seeded = false;
+  st = ReadSeeded(conn.get(), &seeded);
   if (st.ok()) {
     j["registry_table_exists"] = true;
     j["seeded"] = seeded;
-  } else if (conn->last_error() == 1146) {
+  } else if (conn->last_error() == db::kErrNoSuchTable) {
     j["registry_table_exists"] = false;
     j["seeded"] = false;
   } else {
     return finish(st);
   }
   return finish(Status::Ok());
+}
+
+}  // namespace
+
+Status Run(const Options& options, const Dependencies& deps) {
+  return Migration(options, deps).Run();
+}
+
+Status StatusReport(const Options& options, std::string* json, const Dependencies& deps) {
+  return Migration(options, deps).Report(json);
 }
 
 std::string DryRunPlan(const Options& o) {
@@ -496,19 +469,17 @@ std::string DryRunPlan(const Options& o) {
        FormatDuration(o.lock_timeout));
   step("run migrate command " + JoinArgv(o.migrate_cmd));
   if (!o.seed_cmd.empty()) {
-    step("read registry: SELECT `" + o.registry_value_column + "` FROM `" + o.registry_table +
-         "` WHERE `" + o.registry_key_column + "` = '" + o.registry_key + "'");
+    const Registry& r = o.registry;
+    step("read registry: SELECT " + r.quoted_value_column + " FROM " + r.quoted_table + " WHERE " +
+         r.quoted_key_column + " = '" + r.key + "'");
     step("if not seeded: run seed command " + JoinArgv(o.seed_cmd) +
          (o.mark_seeded ? ", then insert the registry row (value 1)"
                         : " (no registry row: --mark-seeded no)"));
   }
-  if (!o.flush_prefixes.empty()) {
-    redis::Url url;
-    std::string where = o.redis_url;
-    if (redis::ParseUrl(o.redis_url, &url).ok()) where = url.Redacted();
+  if (o.redis) {
     for (const auto& p : o.flush_prefixes) {
-      step("delete redis keys under prefix '" + url.prefix + p + "' on " + where +
-           " (SCAN + UNLINK)");
+      step("delete redis keys under prefix '" + o.redis->prefix + p + "' on " +
+           o.redis->Redacted() + " (SCAN + UNLINK)");
     }
   }
   step("release the lock");
