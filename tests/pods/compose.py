@@ -232,7 +232,7 @@ def scenario_compose(env):
     # php-fpm: PHP 8.2 loads the preload list in its container; it sees its
     # own secrets and not MariaDB's root password.
     check("php-fpm" in first.get("long_running", []), "php-fpm is a long-running service")
-    code = stack.run("php-fpm", check_preload_command("/var/www/html/preload.php"))
+    code = stack.run("php-fpm", check_preload_command())
     out = stack.logs["php-fpm"]
     check(code == 0 and "Warning" not in out and "Shop\\\\Catalog\\\\Product" in out,
           "PHP 8.2 in the php-fpm service loads the preload list without warnings")
