@@ -32,6 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.dirname(HERE)
 SCHEMAS = os.path.join(HERE, "schemas", "k8s")
 TESTDATA = os.path.join(HERE, "testdata")
+sys.path.insert(0, HERE)
+import helm_render  # noqa: E402  (next to this file)
 
 # Flags of each tool per docs/CONTRACT (used when no built binaries are given).
 COMMON_FLAGS = {"help", "version", "log-format", "log-level"}
@@ -100,13 +102,66 @@ def load_docs(paths):
     docs, errors = [], []
     for p in paths:
         try:
-            with open(p, encoding="utf-8") as f:
-                for i, obj in enumerate(yaml.safe_load_all(f)):
-                    if obj is not None:
-                        docs.append(Doc(p, i, obj))
+            if helm_render.chart_dir_of(p):
+                # A chart template: rendered with the chart's values first.
+                text = helm_render.render_file(p, release="ezscale-website", namespace="ezscale")
+            else:
+                with open(p, encoding="utf-8") as f:
+                    text = f.read()
+            for i, obj in enumerate(yaml.safe_load_all(text)):
+                if obj is not None:
+                    docs.append(Doc(p, i, obj))
         except yaml.YAMLError as e:
             errors.append((p, "YAML: %s" % e))
+        except helm_render.TemplateError as e:
+            errors.append((p, "Helm template: %s" % e))
     return docs, errors
+
+
+def parse_duration(text):
+    """Seconds of a Go duration such as 300s, 10m, 1h30m; None if not one."""
+    m = re.fullmatch(r"((?:\d+(?:h|m|s|ms))+)", str(text))
+    if not m:
+        return None
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|h|m|s)", text))
+
+
+def check_helm_timeouts(docs):
+    """A Helm hook Job must end before Helm stops waiting for it (issue 21):
+    INITKIT_WAIT_TIMEOUT + INITKIT_LOCK_TIMEOUT < activeDeadlineSeconds <=
+    the chart's documented timeouts.helmTimeout."""
+    errors = []
+    for d in docs:
+        chart = helm_render.chart_dir_of(d.path)
+        if d.kind != "Job" or "helm.sh/hook" not in d.annotations:
+            continue
+        deadline = (d.obj.get("spec") or {}).get("activeDeadlineSeconds")
+        if deadline is None:
+            errors.append((d.where, "a Helm hook Job needs activeDeadlineSeconds"))
+            continue
+        helm_timeout = None
+        if chart:
+            with open(os.path.join(chart, "values.yaml")) as f:
+                helm_timeout = parse_duration(((yaml.safe_load(f) or {}).get("timeouts") or {}).get("helmTimeout", ""))
+        if helm_timeout is None:
+            errors.append((d.where, "the chart does not state the helm --timeout its hook needs "
+                                    "(values.yaml timeouts.helmTimeout)"))
+        elif deadline > helm_timeout:
+            errors.append((d.where, "activeDeadlineSeconds %d outlasts helm --timeout %ds: Helm gives up "
+                                    "while the hook still runs" % (deadline, helm_timeout)))
+        for pod, _ in pod_specs(d):
+            for c in pod.get("containers") or []:
+                env = {e["name"]: e.get("value") for e in c.get("env") or []}
+                argv = argv_of(c)
+                wait = parse_duration(env.get("INITKIT_WAIT_TIMEOUT") or
+                                      (flag_values(argv, "wait-timeout") or ["60s"])[-1]) or 0
+                lock = parse_duration(env.get("INITKIT_LOCK_TIMEOUT") or
+                                      (flag_values(argv, "lock-timeout") or ["10m"])[-1]) or 0
+                if wait + lock >= deadline:
+                    errors.append((d.where, "wait %ds + lock %ds leave no time to migrate before "
+                                            "activeDeadlineSeconds %d" % (wait, lock, deadline)))
+    return errors
 
 
 def schema_validators():
@@ -243,14 +298,58 @@ def check_pod(d, pod, labels, flags, by_kind):
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
     needs_api = False
     seen_writers = set()  # volumes written by an init container that already ran
+    automount = pod.get("automountServiceAccountToken")
+    token_volumes = {n for n, v in volumes.items()
+                     if any("serviceAccountToken" in src for src in (v.get("projected") or {}).get("sources") or [])}
+    # Secret/ConfigMap files are root-owned: without fsGroup a non-root user
+    # reads them only when the mode lets everyone read.
+    psc = pod.get("securityContext") or {}
+    if psc.get("fsGroup") is None and psc.get("runAsUser") not in (None, 0):
+        for v in volumes.values():
+            src = v.get("secret") or v.get("configMap")
+            if src is None:
+                continue
+            modes = [src.get("defaultMode", 0o644)] + [i["mode"] for i in src.get("items") or [] if "mode" in i]
+            if any(not (int(m) & 0o004) for m in modes):
+                errors.append((d.where, "volume %s: files are root-owned with mode %s: set fsGroup so uid "
+                                        "%s can read them" % (v["name"], oct(min(modes)), psc["runAsUser"])))
+    for v in volumes.values():
+        if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory" \
+                and not (v["emptyDir"] or {}).get("sizeLimit"):
+            errors.append((d.where, "disk-backed emptyDir %s has no sizeLimit" % v["name"]))
     for c in inits + mains:
         w = "%s container %s" % (d.where, c["name"])
         argv = argv_of(c)
         env_names = [e["name"] for e in c.get("env") or []]
         errors += check_initkit_argv(w, argv, env_names, flags)
         tool = initkit_tool(argv)
-        if tool == "initkit-secrets" or (tool == "initkit-cron-gate" and flag_values(argv, "rollout")):
-            needs_api = True
+        uses_api = tool == "initkit-secrets" or (tool == "initkit-cron-gate" and flag_values(argv, "rollout"))
+        needs_api = needs_api or uses_api
+        # Least privilege (issue 21): a token only where initkit talks to the
+        # API, never in a container that runs app code (after an exec too).
+        has_token = automount is not False or any(m["name"] in token_volumes
+                                                  for m in c.get("volumeMounts") or [])
+        runs_app = tool is None or ("--" in argv and argv.index("--") < len(argv) - 1)
+        if uses_api and not has_token:
+            errors.append((w, "needs the Kubernetes API but gets no service-account token"))
+        if has_token and runs_app and (needs_api or uses_api or any(
+                initkit_tool(argv_of(o)) == "initkit-secrets" or flag_values(argv_of(o), "rollout")
+                for o in inits + mains)):
+            errors.append((w, "gets a service-account token but runs app code (%s): mount a projected "
+                              "token into the initkit container only" % " ".join(argv[:3] or [c.get("image", "")])))
+        # Disk-backed emptyDirs count against the node's disk: the scheduler
+        # must reserve what a container writes into them.
+        for m in c.get("volumeMounts") or []:
+            v = volumes.get(m["name"]) or {}
+            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory" and not m.get("readOnly") \
+                    and "ephemeral-storage" not in ((c.get("resources") or {}).get("requests") or {}):
+                errors.append((w, "writes disk-backed emptyDir %s but has no "
+                                  "resources.requests.ephemeral-storage" % m["name"]))
+        # Long-running containers of a Deployment need both probes.
+        if d.kind == "Deployment" and c in mains:
+            for probe in ("readinessProbe", "livenessProbe"):
+                if probe not in c:
+                    errors.append((w, "long-running container has no %s" % probe))
 
         sc = effective_sc(pod, c)
         if sc.get("runAsNonRoot") is not True:
@@ -311,14 +410,29 @@ def check_pod(d, pod, labels, flags, by_kind):
         if cm and cm not in by_kind.get("ConfigMap", {}):
             errors.append((d.where, "volume %s: ConfigMap %s is not defined" % (v["name"], cm)))
 
+    # The preload list only helps when php-fpm loads it (issue 21): a php.ini
+    # from a ConfigMap in php-fpm must set opcache.preload to its --output.
+    for c in inits:
+        argv = argv_of(c)
+        if initkit_tool(argv) != "initkit-preload":
+            continue
+        out = (flag_values(argv, "output") or [None])[-1]
+        ok = False
+        for m in [m for f in mains if f["name"] == "php-fpm" for m in f.get("volumeMounts") or []]:
+            cm = (volumes.get(m["name"]) or {}).get("configMap") or {}
+            for obj in by_kind.get("ConfigMap*", {}).get(cm.get("name"), []):
+                if obj.path == d.path and any("opcache.preload=%s" % out in str(v)
+                                              for v in (obj.obj.get("data") or {}).values()):
+                    ok = True
+        if not ok:
+            errors.append((d.where, "initkit-preload writes %s but no php.ini from a ConfigMap in php-fpm "
+                                    "sets opcache.preload to it" % out))
+
     names = [c["name"] for c in inits]
     order = [n for n in ("initkit-tools", "initkit-bootstrap", "initkit-migrate", "initkit-preload") if n in names]
     if [n for n in names if n in order] != order:
         errors.append((d.where, "init containers out of order: %s (want %s)" % (names, order)))
 
-    automount = pod.get("automountServiceAccountToken")
-    if needs_api and automount is False:
-        errors.append((d.where, "needs the Kubernetes API but automountServiceAccountToken is false"))
     if not needs_api and automount is not False:
         errors.append((d.where, "does not use the Kubernetes API: set automountServiceAccountToken: false"))
     sa = pod.get("serviceAccountName")
@@ -482,6 +596,14 @@ def check_hooks(docs, by_kind):
                 if p.strip() not in HELM_DELETE:
                     errors.append((d.where, "unknown Helm hook-delete-policy %r" % p.strip()))
 
+        # A hook's RBAC must not outlive the hook (issue 21).
+        if d.kind in ("ServiceAccount", "Role", "RoleBinding"):
+            if argo is not None and "HookSucceeded" not in str(pol or "BeforeHookCreation"):
+                errors.append((d.where, "hook RBAC stays after the sync: add HookSucceeded to its "
+                                        "hook-delete-policy"))
+            if helm is not None and "hook-succeeded" not in str(hp or "before-hook-creation"):
+                errors.append((d.where, "hook RBAC stays after the release: add hook-succeeded to its "
+                                        "helm.sh/hook-delete-policy"))
         if d.kind != "Job":
             continue
         tools = {initkit_tool(argv_of(c)) for pod, _ in pod_specs(d)
@@ -541,6 +663,7 @@ def index_by_kind(docs):
         if isinstance(d.obj, dict) and d.name:
             # Two examples may define the same object (variants); the first wins.
             by_kind.setdefault(d.kind, {}).setdefault(d.name, d)
+            by_kind.setdefault(d.kind + "*", {}).setdefault(d.name, []).append(d)  # every variant
     return by_kind
 
 
@@ -554,7 +677,21 @@ def check_k8s(docs, validators, flags):
         for pod, labels in pod_specs(d):
             e, _ = check_pod(d, pod, labels, flags, by_kind)
             errors += e + check_pod_rbac(d, pod, by_kind)
+            # Each file applies alone (issue 21): what a workload needs that
+            # the examples define must be in its own file.
+            if d.kind == "Deployment":
+                same = {(o.kind, o.name) for o in docs if o.path == d.path}
+                sa = pod.get("serviceAccountName")
+                if sa and ("ServiceAccount", sa) not in same:
+                    errors.append((d.where, "ServiceAccount %s is not defined in this file: it does "
+                                            "not apply alone" % sa))
+                for v in pod.get("volumes") or []:
+                    cm = (v.get("configMap") or {}).get("name")
+                    if cm and ("ConfigMap", cm) not in same:
+                        errors.append((d.where, "ConfigMap %s is not defined in this file: it does "
+                                                "not apply alone" % cm))
     errors += check_rbac(by_kind) + check_hooks(docs, by_kind) + check_selectors(by_kind)
+    errors += check_helm_timeouts(docs)
     return errors
 
 
@@ -649,6 +786,9 @@ def check_compose(path, flags):
                 errors.append((w, "waits for %s to complete, but %s never exits" % (d, d)))
             elif cond == "service_healthy" and "healthcheck" not in services[d]:
                 errors.append((w, "waits for %s to be healthy, but it has no healthcheck" % d))
+            elif cond == "service_started" and not one_shot(services[d]):
+                errors.append((w, "waits for long-running %s only to start: give it a healthcheck and "
+                                  "wait for service_healthy" % d))
         mounts = [str(v).split(":")[1] for v in s.get("volumes") or [] if ":" in str(v)]
         secret_files = []
         for x in s.get("secrets") or []:
@@ -711,6 +851,9 @@ def example_files():
         r = os.path.relpath(p, EXAMPLES)
         if r.startswith(("compose" + os.sep, "validate" + os.sep)):
             continue
+        if os.path.basename(p) in ("Chart.yaml", "values.yaml") and \
+                os.path.exists(os.path.join(os.path.dirname(p), "Chart.yaml")):
+            continue  # chart metadata, not Kubernetes objects
         out.append(p)
     return out
 

@@ -384,11 +384,10 @@ def scenario_image_volume(env):
 
 def helm_render(env):
     """The Helm hook: the chart in helm/ rendered with its values, or the single file."""
-    chart = os.path.join(env.examples, "helm", "initkit-migrate")
-    if os.path.isdir(chart):
-        import helmrender
-        return helmrender.render(chart, release="ezscale-website", namespace="ezscale")
-    return load(os.path.join(env.examples, "helm", "migrate-job.yaml"))
+    sys.path.insert(0, os.path.join(env.examples, "validate"))
+    import helm_render
+    return helm_render.render(os.path.join(env.examples, "helm", "initkit-migrate"),
+                              release="ezscale-website", namespace="ezscale")
 
 
 def scenario_helm(env):
