@@ -2,6 +2,12 @@
 // seed, release — and its waits, against tests/migrate/fake_database.h and a
 // fake clock: no mariadbd, no waiting. The same behaviour against a real
 // MariaDB is in migrate_test.cc and tests/migrate-faults.
+#include <stdio.h>
+#include <unistd.h>
+
+#include <functional>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "common/config.h"
@@ -14,6 +20,16 @@
 
 namespace initkit::testing {
 namespace {
+
+// Polls `cond` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 
 class RunOrderTest : public ::testing::Test {
  protected:
@@ -214,6 +230,39 @@ TEST_F(RunOrderTest, AnUnreachableDatabaseIs124AtTheWaitTimeout) {
   EXPECT_EQ(st.ExitCode(), 124);
   EXPECT_NE(st.message().find("not ready before the deadline"), std::string::npos);
   EXPECT_EQ(clock_.Total(), Millis(30000));
+}
+
+// A long command shows it is alive every --progress-interval: the command
+// runs until the test has seen two "still running" records in the log.
+TEST_F(RunOrderTest, ALongCommandLogsThatItIsStillRunning) {
+  SetProgressInterval(Millis(100));
+  const std::string go = tmp_.Sub("go"), log_path = tmp_.Sub("stderr");
+  o_.migrate_cmd = {"sh", "-c", "while [ ! -e " + go + " ]; do sleep 0.05; done"};
+  o_.seed_cmd.clear();
+  (void)fflush(stderr);
+  int saved = dup(2);
+  FILE* f = fopen(log_path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  dup2(fileno(f), 2);
+  Status st;
+  std::thread run([&] { st = Run(); });
+  bool seen = WaitFor(
+      [&] {
+        return RecordsWithMsg(ReadFile(log_path), "migrate command still running").size() >= 2;
+      },
+      std::chrono::seconds(60));
+  WriteFile(go, "");
+  run.join();
+  (void)fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  (void)fclose(f);
+  EXPECT_TRUE(seen) << ReadFile(log_path);
+  EXPECT_TRUE(st.ok()) << st.message();
+  auto records = RecordsWithMsg(ReadFile(log_path), "migrate command still running");
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_EQ(records[0]["lock"], "initkit-migrate:shop");
+  EXPECT_TRUE(records[0].contains("elapsed"));
 }
 
 }  // namespace

@@ -251,10 +251,19 @@ Status Migration::RunUnderLock(const std::vector<std::string>& argv, const std::
   INITKIT_RETURN_IF_ERROR(CheckStop());
   log::Info("running " + what, {{"command", JoinArgv(argv)}});
   auto start = Clock::now();
+  // A long migration shows it is alive, like every wait does.
+  auto next_progress = start + ProgressInterval();
   Child child;
   INITKIT_RETURN_IF_ERROR(child.Start(argv).Annotate(what));
-  while (!child.Wait(o_.lock_check_interval)) {
+  while (!child.Wait(std::min(o_.lock_check_interval, ProgressInterval()))) {
     if (signals::StopRequested()) continue;  // the signal was forwarded; wait for its end
+    if (Clock::now() >= next_progress) {
+      log::Info(what + " still running",
+                {{"elapsed",
+                  FormatDuration(std::chrono::duration_cast<milliseconds>(Clock::now() - start))},
+                 {"lock", o_.lock_name}});
+      while (next_progress <= Clock::now()) next_progress += ProgressInterval();
+    }
     Status ping = lock->Ping();
     if (ping.ok()) continue;
     log::Error("lost the connection holding the lock; stopping " + what,
