@@ -384,7 +384,10 @@ TEST_F(CopyTest, Excludes) {
   EXPECT_TRUE(Exists(dst + "/a/b"));
   EXPECT_FALSE(Exists(dst + "/node_modules"));
   EXPECT_TRUE(Exists(dst + "/web/node_modules/y.js"));
-  EXPECT_FALSE(Exists(dst + "/storage/tmp"));  // "storage/tmp/**" matches the dir itself
+  // "storage/tmp/**" is what is inside storage/tmp: the directory stays,
+  // empty, as with rsync (to drop it too: "storage/tmp" or "storage/tmp/").
+  EXPECT_TRUE(S_ISDIR(ModeOf(dst + "/storage/tmp")));
+  EXPECT_FALSE(Exists(dst + "/storage/tmp/cache"));
   EXPECT_TRUE(Exists(dst + "/storage/keep"));
   EXPECT_FALSE(Exists(dst + "/tests"));
   EXPECT_EQ(s.excluded, 5u);

@@ -255,6 +255,10 @@ TEST(PreloadHelpers, ByteSizesAndGlobs) {
   EXPECT_TRUE(GlobMatch("**/Legacy/*", "vendor/x/Legacy/Old.php"));
   EXPECT_TRUE(GlobMatch("*.inc.php", "src/a/b.inc.php"));
   EXPECT_FALSE(GlobMatch("vendor/debian/Symfony/", "vendor/debian/Twig/A.php"));
+  // The same rules as initkit-bootstrap's --exclude: '*' stays in its segment.
+  EXPECT_TRUE(GlobMatch("storage/*.log", "storage/a.log"));
+  EXPECT_FALSE(GlobMatch("storage/*.log", "storage/old/a.log"));
+  EXPECT_TRUE(GlobMatch("storage/**/*.log", "storage/old/a.log"));
   EXPECT_EQ(NormalizePath("/a/b/../c/./d"), "/a/c/d");
 }
 

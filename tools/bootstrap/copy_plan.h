@@ -13,7 +13,7 @@
 
 #include "common/status.h"
 #include "tools/bootstrap/fs_util.h"
-#include "tools/bootstrap/glob.h"
+#include "common/glob.h"
 #include "tools/bootstrap/options.h"
 
 namespace initkit::bootstrap {

@@ -35,8 +35,8 @@ initkit::ToolSpec Spec() {
        .value_name = "DIR"},
       {.name = "exclude",
        .type = FlagType::kList,
-       .help = "leave out files whose app-relative path matches GLOB (repeatable; '*' crosses "
-               "'/', a trailing '/' means everything below)",
+       .help = "leave out files whose app-relative path matches GLOB (repeatable; '*' stays in "
+               "one segment, '**' crosses, a trailing '/' means everything below)",
        .value_name = "GLOB"},
       {.name = "output",
        .default_value = "preload.php",

@@ -1,7 +1,6 @@
 #include "tools/preload/preload.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <pwd.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/glob.h"
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -531,13 +531,8 @@ Status ParseByteSize(const std::string& text, const std::string& flag, uint64_t*
 }
 
 bool GlobMatch(const std::string& glob, const std::string& rel) {
-  std::string g = glob;
-  if (!g.empty() && g[0] == '/') g.erase(0, 1);
-  if (!g.empty() && g.back() == '/') g += "*";
-  if (fnmatch(g.c_str(), rel.c_str(), 0) == 0) return true;
-  // "**/x" also matches "x" at the top.
-  if (g.rfind("**/", 0) == 0 && fnmatch(g.c_str() + 3, rel.c_str(), 0) == 0) return true;
-  return false;
+  // The one matcher bootstrap uses too, so a pattern means the same in both.
+  return ExcludeSet({glob}).MatchesPathOrParent(rel);
 }
 
 Status Run(const Options& opts, RunSummary* summary) {

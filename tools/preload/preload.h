@@ -45,9 +45,10 @@ Status Run(const Options& opts, RunSummary* summary);
 /// "64M", "512K", "1G", "1048576" -> bytes. Usage error naming `flag`.
 Status ParseByteSize(const std::string& text, const std::string& flag, uint64_t* out);
 
-/// Whether `rel` (a path relative to the app dir) matches `glob`: fnmatch
-/// where '*' also crosses '/', "**/" matches any number of directories, and
-/// a glob ending in '/' matches everything below that directory.
+/// Whether `rel` (a file path relative to the app dir) is excluded by the
+/// --exclude `glob`: the file or a directory above it matches, by the rules
+/// of common/glob.h (as initkit-bootstrap's --exclude; '*' stays in one
+/// segment, `**` crosses, a trailing '/' means a directory).
 bool GlobMatch(const std::string& glob, const std::string& rel);
 
 }  // namespace initkit::preload

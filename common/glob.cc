@@ -1,14 +1,16 @@
-#include "tools/bootstrap/glob.h"
+#include "common/glob.h"
 
+#include <algorithm>
 #include <cstddef>
 
-namespace initkit::bootstrap {
+namespace initkit {
 namespace {
 
 // Matches one character class starting at pattern[*pi] == '['. On return
 // *pi is past the class. Returns -1 when the '[' has no closing ']' (then it
-// is a literal '['), else 1 on match and 0 on mismatch.
-int MatchClass(std::string_view p, size_t* pi, unsigned char c) {
+// is a literal '['), else 1 on match and 0 on mismatch. Adds the bytes of
+// the class it read to *steps.
+int MatchClass(std::string_view p, size_t* pi, unsigned char c, uint64_t* steps) {
   size_t i = *pi + 1;
   bool negate = false;
   if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
@@ -18,6 +20,7 @@ int MatchClass(std::string_view p, size_t* pi, unsigned char c) {
   bool matched = false;
   bool first = true;
   while (i < p.size() && (p[i] != ']' || first)) {
+    ++*steps;
     first = false;
     unsigned char lo = static_cast<unsigned char>(p[i]);
     if (lo == '\\' && i + 1 < p.size()) lo = static_cast<unsigned char>(p[++i]);
@@ -36,12 +39,15 @@ int MatchClass(std::string_view p, size_t* pi, unsigned char c) {
 }
 
 // Matches one pattern segment against one path segment (neither holds an
-// unescaped '/'). Classic single-backtrack wildcard matching: linear in
-// practice, O(|p| * |s|) at worst.
-bool MatchSegment(std::string_view p, std::string_view s) {
+// unescaped '/'). Single-backtrack wildcard matching: on a mismatch only the
+// last '*' is retried one byte further, which is enough because a '*' can
+// absorb anything an earlier one could. At most |s| + 1 restarts of at most
+// |p| steps each: O(|p| * |s|), never exponential.
+bool MatchSegment(std::string_view p, std::string_view s, uint64_t* steps) {
   size_t pi = 0, si = 0;
   size_t star_p = std::string_view::npos, star_s = 0;
   while (si < s.size()) {
+    ++*steps;
     if (pi < p.size()) {
       char pc = p[pi];
       if (pc == '*') {
@@ -57,7 +63,7 @@ bool MatchSegment(std::string_view p, std::string_view s) {
       }
       if (pc == '[') {
         size_t next = pi;
-        int r = MatchClass(p, &next, static_cast<unsigned char>(s[si]));
+        int r = MatchClass(p, &next, static_cast<unsigned char>(s[si]), steps);
         if (r == 1) {
           pi = next;
           ++si;
@@ -119,27 +125,54 @@ std::vector<std::string_view> SplitPath(std::string_view s) {
   return out;
 }
 
+bool HasUnescapedSlash(std::string_view p) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+    } else if (p[i] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
-bool GlobMatch(std::string_view pattern, std::string_view path) {
+bool GlobMatch(std::string_view pattern, std::string_view path, uint64_t* steps) {
+  uint64_t local = 0;
+  uint64_t* n = steps ? steps : &local;
+  // One segment against one segment (the common `*.log` case): no split.
+  if (!HasUnescapedSlash(pattern) && path.find('/') == std::string_view::npos) {
+    return MatchSegment(pattern, path, n);
+  }
   std::vector<std::string_view> ps = SplitPattern(pattern);
   std::vector<std::string_view> ss = SplitPath(path);
   const size_t np = ps.size(), ns = ss.size();
-  // reach[j] after processing pattern segment i: the first i pattern
-  // segments can consume exactly the first j path segments.
+  // reach[j] after pattern segment i: the first i pattern segments can
+  // consume exactly the first j path segments. Each (i, j) cell is visited
+  // once and runs one MatchSegment, so the total is O(|pattern| * |path|).
   std::vector<char> reach(ns + 1, 0), next(ns + 1, 0);
   reach[0] = 1;
   for (size_t i = 0; i < np; ++i) {
     std::fill(next.begin(), next.end(), 0);
     if (ps[i] == "**") {
+      // Zero or more segments; one or more as the last pattern segment.
+      const bool last = i + 1 == np;
       bool any = false;
       for (size_t j = 0; j <= ns; ++j) {
-        any = any || reach[j];
-        next[j] = any;
+        ++*n;
+        if (last) {
+          next[j] = any;
+          any = any || reach[j];
+        } else {
+          any = any || reach[j];
+          next[j] = any;
+        }
       }
     } else {
       for (size_t j = 0; j < ns; ++j) {
-        if (reach[j] && MatchSegment(ps[i], ss[j])) next[j + 1] = 1;
+        ++*n;
+        if (reach[j] && MatchSegment(ps[i], ss[j], n)) next[j + 1] = 1;
       }
     }
     reach.swap(next);
@@ -162,7 +195,7 @@ ExcludeSet::ExcludeSet(const std::vector<std::string>& patterns) {
       anchored = true;
     }
     if (g.empty()) continue;
-    p.basename_only = !anchored && SplitPattern(g).size() == 1;
+    p.basename_only = !anchored && !HasUnescapedSlash(g);
     p.glob = std::move(g);
     patterns_.push_back(std::move(p));
   }
@@ -181,4 +214,13 @@ bool ExcludeSet::Matches(std::string_view rel, bool is_dir) const {
   return false;
 }
 
-}  // namespace initkit::bootstrap
+bool ExcludeSet::MatchesPathOrParent(std::string_view rel) const {
+  if (patterns_.empty()) return false;
+  for (size_t slash = rel.find('/'); slash != std::string_view::npos;
+       slash = rel.find('/', slash + 1)) {
+    if (Matches(rel.substr(0, slash), /*is_dir=*/true)) return true;
+  }
+  return Matches(rel, /*is_dir=*/false);
+}
+
+}  // namespace initkit
