@@ -121,8 +121,53 @@ TEST_F(BinaryTest, ReadOnlyDestinationExitsOne) {
   ASSERT_TRUE(m.MakeReadOnly());
   RunOutput r = RunBinary(kTool, {"--from", src, "--to", dst});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find(dst), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot write to --to " + dst + ": Read-only file system"),
+            std::string::npos)
+      << r.err;
+  // There was no marker, so the message does not speak of one.
+  EXPECT_EQ(r.err.find("marker"), std::string::npos) << r.err;
+}
+
+TEST_F(BinaryTest, ReadOnlyDestinationWithAMarkerSaysSo) {
+  Mkdir(dst);
+  TmpfsMount m(dst, "size=4m");
+  if (!m.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(m.error());
+  WriteFile(dst + "/.initkit-ready", "{}");
+  ASSERT_TRUE(m.MakeReadOnly());
+  RunOutput r = RunBinary(kTool, {"--from", src, "--to", dst});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot remove the marker " + dst + "/.initkit-ready: Read-only"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(BinaryTest, SparseGigabyteFitsA64MiBTmpfs) {
+  // 1 GiB apparent, one byte of data at 512 MiB.
+  const off_t kSize = 1ll << 30;
+  int fd = open((src + "/sparse.img").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, kSize), 0);
+  ASSERT_EQ(pwrite(fd, "X", 1, kSize / 2), 1);
+  close(fd);
+  struct stat st;
+  ASSERT_EQ(stat((src + "/sparse.img").c_str(), &st), 0);
+  if (st.st_blocks * 512 > (1 << 20)) GTEST_SKIP() << "no holes on the source file system";
+  Mkdir(dst);
+  TmpfsMount m(dst, "size=64m");
+  if (!m.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(m.error());
+  RunOutput r = RunBinary(kTool, {"--from", src, "--to", dst});
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // the space check counts blocks, not the size
+  ASSERT_EQ(stat((dst + "/sparse.img").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, kSize);
+  EXPECT_LE(st.st_blocks * 512, 1 << 20);
+  fd = open((dst + "/sparse.img").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  char c[2] = {0, 0};
+  EXPECT_EQ(pread(fd, c, 2, kSize / 2 - 1), 2);
+  EXPECT_EQ(c[0], '\0');
+  EXPECT_EQ(c[1], 'X');
+  close(fd);
+  EXPECT_TRUE(Exists(dst + "/.initkit-ready"));
 }
 
 TEST_F(BinaryTest, FullDestinationExitsOneWithBothNumbers) {

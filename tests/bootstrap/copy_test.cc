@@ -306,18 +306,102 @@ TEST_F(CopyTest, OwnerIsAppliedAndCorrected) {
   o.gid = 5678;
   o.mkdirs = {"storage/forms"};
   ASSERT_TRUE(Copy(o).ok());
-  for (const auto& [path, n] : Snapshot(dst)) {
-    if (path == ".initkit-ready") continue;
+  auto snap = Snapshot(dst);
+  ASSERT_TRUE(snap.count(".initkit-ready"));
+  ASSERT_TRUE(snap.count("storage/forms"));
+  for (const auto& [path, n] : snap) {
     EXPECT_EQ(n.uid, 1234u) << path;
     EXPECT_EQ(n.gid, 5678u) << path;
   }
   o.uid = 42;
   o.gid = 43;
   ASSERT_TRUE(Copy(o).ok());
-  auto snap = Snapshot(dst);
+  snap = Snapshot(dst);
   EXPECT_EQ(snap["a/b.php"].uid, 42u);
+  EXPECT_EQ(snap[".initkit-ready"].uid, 42u);
   EXPECT_EQ(snap["a/l"].gid, 43u);
   EXPECT_EQ(snap["a"].uid, 42u);
+}
+
+TEST_F(CopyTest, OwnerCoversACreatedToButNotAnExistingOne) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  WriteFile(src + "/index.php", "i");
+  // --to and a missing parent of it are created: both get the owner and
+  // --dir-mode, so the app user can write at the top of its copy.
+  Options o = MakeOptions(src, tmp.Sub("new/app"));
+  o.uid = 33;
+  o.gid = 44;
+  o.dir_mode = 0750;
+  ASSERT_TRUE(Copy(o).ok());
+  for (const std::string& p : {tmp.Sub("new"), tmp.Sub("new/app")}) {
+    struct stat st;
+    ASSERT_EQ(lstat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_uid, 33u) << p;
+    EXPECT_EQ(st.st_gid, 44u) << p;
+    EXPECT_EQ(st.st_mode & 07777, 0750u) << p;
+  }
+  // An existing --to (an emptyDir: the kubelet made it, fsGroup may own it)
+  // keeps its owner and mode.
+  Mkdir(dst, 0777);
+  ASSERT_EQ(chown(dst.c_str(), 7, 8), 0);
+  o.to = dst;
+  ASSERT_TRUE(Copy(o).ok());
+  struct stat st;
+  ASSERT_EQ(lstat(dst.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 7u);
+  EXPECT_EQ(st.st_gid, 8u);
+  EXPECT_EQ(st.st_mode & 07777, 0777u);
+  EXPECT_EQ(Snapshot(dst)["index.php"].uid, 33u);
+}
+
+// Allocated bytes of `path` (st_blocks).
+uint64_t Allocated(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ~uint64_t{0};
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+TEST_F(CopyTest, SparseFilesStaySparseWithEveryCopyMethod) {
+  // 64 MiB apparent, three 4 KiB data blocks: at the start, in the middle
+  // and one before a trailing hole (the size comes from ftruncate alone).
+  const off_t kSize = 64ll << 20;
+  int fd = open((src + "/sparse.bin").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, kSize), 0);
+  const std::string block(4096, 'S');
+  const off_t marks[] = {0, 20ll << 20, 40ll << 20};
+  for (off_t off : marks) {
+    ASSERT_EQ(pwrite(fd, block.data(), block.size(), off), static_cast<ssize_t>(block.size()));
+  }
+  close(fd);
+  if (Allocated(src + "/sparse.bin") > (1u << 20)) GTEST_SKIP() << "no holes on this file system";
+  WriteFile(src + "/dense.txt", "dense");
+  for (int method : {0, 1, 2}) {
+    Options o = MakeOptions(src, tmp.Sub("m" + std::to_string(method)));
+    o.copy_method = method;
+    RunSummary s;
+    ASSERT_TRUE(Copy(o, &s).ok()) << method;
+    const std::string out = o.to + "/sparse.bin";
+    EXPECT_LE(Allocated(out), 1u << 20) << method;
+    struct stat st;
+    ASSERT_EQ(stat(out.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, kSize) << method;
+    EXPECT_EQ(s.bytes_copied, static_cast<uint64_t>(kSize) + 5) << method;
+    int in = open(out.c_str(), O_RDONLY);
+    ASSERT_GE(in, 0);
+    std::string got(4096, '\0');
+    for (off_t off : marks) {
+      ASSERT_EQ(pread(in, got.data(), got.size(), off), 4096) << method;
+      EXPECT_EQ(got, block) << method << " at " << off;
+    }
+    // A hole reads as zeros, right after a data block and at the end.
+    ASSERT_EQ(pread(in, got.data(), got.size(), 4096), 4096);
+    EXPECT_EQ(got, std::string(4096, '\0')) << method;
+    ASSERT_EQ(pread(in, got.data(), got.size(), kSize - 4096), 4096);
+    EXPECT_EQ(got, std::string(4096, '\0')) << method;
+    close(in);
+    EXPECT_EQ(ReadFile(o.to + "/dense.txt"), "dense");
+  }
 }
 
 TEST_F(CopyTest, DeleteRemovesOnlyWhatTheSourceNoLongerHas) {

@@ -1,7 +1,10 @@
 #include "tools/bootstrap/options.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
+
+#include <thread>
 
 #include "tools/bootstrap/copy_plan.h"
 
@@ -80,7 +83,27 @@ TEST(Options, ProtectedPaths) {
   EXPECT_FALSE(IsProtected(m, "vendor"));
 }
 
-TEST(Options, DefaultJobsIsPositive) { EXPECT_GE(DefaultJobs(), 1); }
+TEST(Options, DefaultJobsFollowsTheCpuAffinity) {
+  // sched_setaffinity(0, ...) binds the calling thread only: do it in a
+  // thread of its own so the test process keeps all its CPUs.
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(DefaultJobs(), CPU_COUNT(&all));
+  int cpu = -1;
+  for (int i = 0; i < CPU_SETSIZE && cpu < 0; ++i) {
+    if (CPU_ISSET(i, &all)) cpu = i;
+  }
+  ASSERT_GE(cpu, 0);
+  int jobs_on_one = 0;
+  std::thread t([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) == 0) jobs_on_one = DefaultJobs();
+  });
+  t.join();
+  EXPECT_EQ(jobs_on_one, 1);  // a container limited to one CPU gets one thread
+}
 
 }  // namespace
 }  // namespace initkit::bootstrap

@@ -69,8 +69,10 @@ Status OpenSource(const Options& opt, int* fd) {
   return Status::Ok();
 }
 
-// Opens --to, creating it (and missing parents) unless dry_run. *fd stays -1
-// when it does not exist in a dry run.
+// Opens --to, creating it (and missing parents, with --dir-mode and the
+// --owner) unless dry_run. *fd stays -1 when it does not exist in a dry run.
+// An --to that exists is left as it is (see README: an emptyDir's owner and
+// mode belong to the kubelet and the pod's fsGroup).
 Status OpenDestination(const Options& opt, int* fd) {
   *fd = open(opt.to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (*fd >= 0) return Status::Ok();
@@ -83,8 +85,21 @@ Status OpenDestination(const Options& opt, int* fd) {
   for (size_t pos = 1; pos <= opt.to.size(); ++pos) {
     if (pos != opt.to.size() && opt.to[pos] != '/') continue;
     std::string prefix = opt.to.substr(0, pos);
-    if (mkdir(prefix.c_str(), opt.dir_mode) != 0 && errno != EEXIST) {
+    if (mkdir(prefix.c_str(), opt.dir_mode) != 0) {
+      if (errno == EEXIST) continue;
       return Status::Failed("cannot create --to " + DisplayPath(prefix) + ": " + ErrnoText(errno));
+    }
+    // Just created by us, so no symlink can stand there unless swapped in;
+    // AT_SYMLINK_NOFOLLOW keeps even that from redirecting the chown.
+    if (opt.uid &&
+        fchownat(AT_FDCWD, prefix.c_str(), *opt.uid, *opt.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Status::Failed("cannot change owner of " + DisplayPath(prefix) + ": " +
+                            ErrnoText(errno));
+    }
+    // chown clears set-id bits; mkdir ignores the sticky and set-id bits.
+    if ((opt.dir_mode & 07000) && chmod(prefix.c_str(), opt.dir_mode) != 0) {
+      return Status::Failed("cannot change mode of " + DisplayPath(prefix) + ": " +
+                            ErrnoText(errno));
     }
   }
   *fd = open(opt.to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -123,6 +138,9 @@ Status MakeDirs(const Options& opt, int root, const std::string& rel, bool dry_r
         if (next >= 0 && opt.uid && fchown(next, *opt.uid, *opt.gid) != 0) {
           st = Status::Failed("cannot change owner of " + display + ": " + ErrnoText(errno));
         }
+        if (next >= 0 && st.ok() && (opt.dir_mode & 07000) && fchmod(next, opt.dir_mode) != 0) {
+          st = Status::Failed("cannot change mode of " + display + ": " + ErrnoText(errno));
+        }
       }
     }
     if (next < 0 && !dry_run && st.ok()) {
@@ -136,6 +154,33 @@ Status MakeDirs(const Options& opt, int root, const std::string& rel, bool dry_r
   }
   if (cur >= 0) close(cur);
   return st;
+}
+
+// Removes the marker of an earlier run. unlink(2) reports EROFS before it
+// looks the name up, so a read-only --to fails here whether or not a marker
+// is there; the message speaks of the marker only when there is one.
+Status RemoveMarker(const Options& opt, int dst) {
+  if (unlinkat(dst, opt.marker.c_str(), 0) == 0 || errno == ENOENT) return Status::Ok();
+  const int err = errno;
+  struct stat st;
+  if (fstatat(dst, opt.marker.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+    return Status::Failed("cannot write to --to " + DisplayPath(opt.to) + ": " + ErrnoText(err));
+  }
+  return Status::Failed("cannot remove the marker " + DisplayPath(opt.to + "/" + opt.marker) +
+                        ": " + ErrnoText(err));
+}
+
+// Writes the marker atomically, owned by --owner when given. Until the chown
+// succeeded the run is not complete, so a failed chown removes it again.
+Status WriteMarker(const Options& opt, int dst, const std::string& content) {
+  const std::string path = opt.to + "/" + opt.marker;
+  INITKIT_RETURN_IF_ERROR(WriteFileAtomic(path, content, 0644));
+  if (opt.uid && fchownat(dst, opt.marker.c_str(), *opt.uid, *opt.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    (void)unlinkat(dst, opt.marker.c_str(), 0);
+    return Status::Failed("cannot change owner of " + DisplayPath(path) + ": " + ErrnoText(err));
+  }
+  return Status::Ok();
 }
 
 Status CheckSpace(const Options& opt, int dst, const PlanTotals& t) {
@@ -276,10 +321,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
     }
   }
   // No marker from here on until the copy is complete.
-  if (!opt.dry_run && unlinkat(dst.fd, opt.marker.c_str(), 0) != 0 && errno != ENOENT) {
-    return Status::Failed("cannot remove the marker " + DisplayPath(opt.to + "/" + opt.marker) +
-                          ": " + ErrnoText(errno));
-  }
+  if (!opt.dry_run) INITKIT_RETURN_IF_ERROR(RemoveMarker(opt, dst.fd));
 
   CopyPlan plan;
   INITKIT_RETURN_IF_ERROR(BuildPlan(opt, src.fd, dst.fd, &plan));
@@ -347,9 +389,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
       {"tool", "initkit-bootstrap"},
       {"version", INITKIT_VERSION},
   };
-  INITKIT_RETURN_IF_ERROR(
-      WriteFileAtomic(opt.to + "/" + opt.marker, DumpJson(marker) + "\n", 0644));
-  return Status::Ok();
+  return WriteMarker(opt, dst.fd, DumpJson(marker) + "\n");
 }
 
 }  // namespace initkit::bootstrap

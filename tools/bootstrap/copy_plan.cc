@@ -52,6 +52,34 @@ Status ReadLink(int dirfd, const std::string& name, size_t hint, std::string* ou
 
 uint64_t Round4k(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
 
+// The bytes a copy of the sparse file `name` allocates: its data extents
+// (SEEK_DATA/SEEK_HOLE), each rounded up to 4 KiB. When the file system
+// cannot say, the apparent size (never an underestimate).
+uint64_t DataBytes(int dirfd, const std::string& name, uint64_t size) {
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Round4k(size);
+  uint64_t total = 0;
+  off_t off = 0;
+  while (static_cast<uint64_t>(off) < size) {
+    off_t data = lseek(fd, off, SEEK_DATA);
+    if (data < 0) {
+      if (errno != ENXIO) total = Round4k(size);  // ENXIO: only a hole is left
+      break;
+    }
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) {
+      total = Round4k(size);
+      break;
+    }
+    hole = std::min<off_t>(hole, static_cast<off_t>(size));
+    if (hole <= data) break;
+    total += Round4k(static_cast<uint64_t>(hole - (data & ~off_t{4095})));
+    off = hole;
+  }
+  close(fd);
+  return total;
+}
+
 class Planner {
  public:
   Planner(const Options& opt, int dst_root, WorkPool* pool)
@@ -170,6 +198,7 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
     e.mtime = st.st_mtim;
     if (kind == Kind::kFile) {
       e.size = static_cast<uint64_t>(st.st_size);
+      e.sparse = static_cast<uint64_t>(st.st_blocks) * 512 < e.size;
       totals.files++;
       totals.bytes += e.size;
     } else if (kind == Kind::kSymlink) {
@@ -240,7 +269,7 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
       if (e.kind == Kind::kFile) {
         totals.files_to_copy++;
         totals.bytes_to_copy += e.size;
-        totals.blocks_needed += Round4k(e.size);
+        totals.blocks_needed += e.sparse ? DataBytes(fds->src, e.name, e.size) : Round4k(e.size);
       } else {
         totals.blocks_needed += 4096;
       }

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "common/glob.h"
 #include "common/status.h"
 #include "tools/bootstrap/fs_util.h"
-#include "common/glob.h"
 #include "tools/bootstrap/options.h"
 
 namespace initkit::bootstrap {
@@ -40,6 +40,9 @@ struct Entry {
   bool fix_owner = false;  // kKeep only: chown to the --owner
   mode_t mode = 0;         // target mode
   uint64_t size = 0;
+  // Files with fewer blocks than their size (st_blocks): may have holes,
+  // copied extent by extent so the holes stay holes.
+  bool sparse = false;
   struct timespec atime {};
   struct timespec mtime {};
   std::string link_target;         // symlinks
@@ -71,12 +74,14 @@ struct PlanTotals {
   uint64_t bytes = 0;          // their total size
   uint64_t files_to_copy = 0;  // created or replaced
   uint64_t bytes_to_copy = 0;
-  uint64_t blocks_needed = 0;  // bytes_to_copy rounded up per file to 4 KiB, plus new dirs
-  uint64_t new_entries = 0;    // inodes the copy creates
-  uint64_t unchanged = 0;      // files and symlinks left alone
-  uint64_t meta_fixes = 0;     // chmod/chown of kept entries
-  uint64_t deletions = 0;      // top-level names to delete (a tree counts once)
-  uint64_t specials = 0;       // FIFOs, sockets, devices skipped
+  // Bytes the copy allocates: per file its data rounded up to 4 KiB (the
+  // data extents of a sparse file, not its size), 4 KiB per other entry.
+  uint64_t blocks_needed = 0;
+  uint64_t new_entries = 0;  // inodes the copy creates
+  uint64_t unchanged = 0;    // files and symlinks left alone
+  uint64_t meta_fixes = 0;   // chmod/chown of kept entries
+  uint64_t deletions = 0;    // top-level names to delete (a tree counts once)
+  uint64_t specials = 0;     // FIFOs, sockets, devices skipped
   uint64_t excluded = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
@@ -140,6 +141,35 @@ Status DataCopier::Copy(int in, int out, uint64_t size, const std::string& displ
     if (n == 0) break;  // the source shrank since it was listed
     done += static_cast<uint64_t>(n);
   }
+  return Status::Ok();
+}
+
+Status DataCopier::CopySparse(int in, int out, uint64_t size, const std::string& display) {
+  auto fail = [&](const char* what, int err) {
+    return Status::Failed(std::string(what) + " " + DisplayPath(display) + ": " + ErrnoText(err));
+  };
+  const off_t end = static_cast<off_t>(size);
+  off_t off = 0;
+  while (off < end) {
+    off_t data = lseek(in, off, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // the rest is a hole
+      if (off == 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
+        if (lseek(in, 0, SEEK_SET) != 0) return fail("cannot read source of", errno);
+        return Copy(in, out, size, display);
+      }
+      return fail("cannot read source of", errno);
+    }
+    if (data >= end) break;
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0) return fail("cannot read source of", errno);
+    hole = std::min(hole, end);
+    if (lseek(in, data, SEEK_SET) != data) return fail("cannot read source of", errno);
+    if (lseek(out, data, SEEK_SET) != data) return fail("cannot write", errno);
+    INITKIT_RETURN_IF_ERROR(Copy(in, out, static_cast<uint64_t>(hole - data), display));
+    off = hole;
+  }
+  if (ftruncate(out, end) != 0) return fail("cannot write", errno);
   return Status::Ok();
 }
 

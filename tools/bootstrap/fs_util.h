@@ -49,6 +49,13 @@ class DataCopier {
   /// `method`: first method to try (see method()); -1 = copy_file_range.
   explicit DataCopier(int method = -1) : method_(method < 0 ? 0 : method) {}
   Status Copy(int in, int out, uint64_t size, const std::string& display);
+  /// Copies a file with holes: only its data extents (SEEK_DATA/SEEK_HOLE),
+  /// each to the same offset of `out`, then sets out's size to `size`, so
+  /// the copy allocates what the source does, as `cp` does. copy_file_range
+  /// alone would not: across file systems (image layer -> emptyDir) and on
+  /// tmpfs it writes the holes out as zeros. Falls back to Copy when the
+  /// source's file system cannot report holes.
+  Status CopySparse(int in, int out, uint64_t size, const std::string& display);
   /// 0 = copy_file_range, 1 = sendfile, 2 = read/write (for tests/logs).
   int method() const { return method_.load(std::memory_order_relaxed); }
 

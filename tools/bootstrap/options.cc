@@ -51,9 +51,14 @@ ToolSpec BootstrapToolSpec() {
       ->negatable = true;
   flag("preserve-modes", FlagType::kBool, "false", "Keep the source modes instead");
   flag("mkdir", FlagType::kList, "", "Directory to create relative to --to", "REL_PATH");
-  flag("owner", FlagType::kString, "", "Numeric owner of everything created", "UID:GID");
+  flag("owner", FlagType::kString, "",
+       "Numeric owner of everything created: copies, --mkdir dirs, the marker, and --to with "
+       "its parents when they are created (an existing --to keeps its owner)",
+       "UID:GID");
   flag("exclude", FlagType::kList, "",
-       "Glob on the relative path (** = any depth; no '/' = any name at any depth)", "GLOB");
+       "Leave out what matches GLOB (relative path; '*' stays in one segment, '**' crosses; "
+       "no '/' = that name at any depth; 'dir/**' keeps dir, empty)",
+       "GLOB");
   flag("delete", FlagType::kBool, "false",
        "Remove what the source no longer has (never --mkdir dirs, excluded paths, the marker)");
   flag("marker", FlagType::kString, ".initkit-ready",

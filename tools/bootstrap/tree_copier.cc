@@ -159,7 +159,8 @@ Status Copier::File(const DirNode* node, int sfd, int dfd, const Entry& e) {
                           DisplayPath(opt_.from + "/" + JoinRel(node->rel, e.name)) + ": " +
                           ErrnoText(errno));
     } else {
-      st = data_.Copy(in, out, e.size, Dst(node, e.name));
+      st = e.sparse ? data_.CopySparse(in, out, e.size, Dst(node, e.name))
+                    : data_.Copy(in, out, e.size, Dst(node, e.name));
       close(in);
     }
   }
