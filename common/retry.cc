@@ -23,6 +23,13 @@ Millis Elapsed(const Clock& clock, Clock::time_point since) {
   return std::chrono::duration_cast<Millis>(clock.Now() - since);
 }
 
+// Progress figures to a tenth of a second ("10s", not "9.996s"); what a
+// person reads in `kubectl logs` needs no milliseconds.
+std::string Rounded(Millis d) {
+  if (d < Millis(1000)) return FormatDuration(d);
+  return FormatDuration(std::chrono::round<std::chrono::duration<int64_t, std::deci>>(d));
+}
+
 }  // namespace
 
 const Clock& Clock::Real() {
@@ -90,9 +97,9 @@ Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadlin
     Clock::time_point now = clock.Now();
     if (now < next_progress) return;
     log::Info(what, {{"attempt", n},
-                     {"elapsed", FormatDuration(Elapsed(clock, start))},
-                     {"left", deadline.never() ? std::string("unlimited")
-                                               : FormatDuration(deadline.Remaining())},
+                     {"elapsed", Rounded(Elapsed(clock, start))},
+                     {"left",
+                      deadline.never() ? std::string("unlimited") : Rounded(deadline.Remaining())},
                      {"last_error", last.message()}});
     while (next_progress <= now) next_progress += interval;
   };

@@ -193,7 +193,7 @@ Status Migration::AcquireLock(std::unique_ptr<db::Connection>* lock) {
   auto held_text = [&] {
     if (holder.id.empty()) return std::string("held by another session");
     return "held by " + holder.where + " (connection " + holder.id + ") for at least " +
-           FormatDuration(std::chrono::duration_cast<milliseconds>(clock_.Now() - holder.since));
+           FormatDuration(std::chrono::floor<std::chrono::seconds>(clock_.Now() - holder.since));
   };
   // A short pause between the server-side waits, jittered so that many
   // waiters do not ask in lockstep.
