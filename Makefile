@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 CMAKE_GEN := -G Ninja
 
-.PHONY: all deps build tools static asan test test-release test-asan demo bench format tidy clean
+.PHONY: all deps build tools static image asan test test-release test-asan demo bench format tidy clean
 .PHONY: fuzz fuzz-ci
 
 all: build
@@ -19,8 +19,18 @@ asan: deps
 	@cmake -S . -B build-asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DINITKIT_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# `make static` builds for this machine into build-static/; `make static
+# ARCH=arm64` cross-builds into build-static-arm64/ (images/build-static.sh).
+# `make image` builds both and the two-platform OCI image from them:
+# build-image/initkit.oci.tar (images/build-image.sh, buildah, offline).
 static: deps
-	@images/build-static.sh
+	@$(if $(ARCH),ARCH=$(ARCH)) images/build-static.sh
+
+IMAGE_PLATFORMS ?= amd64 arm64
+
+image: deps
+	@for a in $(IMAGE_PLATFORMS); do ARCH=$$a images/build-static.sh || exit 1; done
+	@PLATFORMS="$(IMAGE_PLATFORMS)" images/build-image.sh
 
 test-release: build
 	@cd build && ctest --output-on-failure -j $(JOBS)
@@ -32,8 +42,10 @@ test-asan: asan
 
 # The tests run once, under AddressSanitizer + UBSan (what CI requires);
 # `make test-release` runs the same tests against the optimised build.
-test: test-asan static
-	@scripts/static-smoke.sh
+# The image steps: every platform's config, size and SBOM, and the smoke
+# test in its exported root filesystem (arm64 under qemu-aarch64-static).
+test: test-asan image
+	@scripts/image-check.sh
 	@scripts/validate-examples.sh build-static/bin
 	@$(MAKE) --no-print-directory fuzz-ci
 
@@ -72,4 +84,4 @@ tidy: deps
 	@clang-tidy -p build-tidy --quiet $$(git ls-files 'common/*.cc' 'tools/*.cc' 'tools/*/*.cc')
 
 clean:
-	rm -rf build build-asan build-static build-tidy build-fuzz
+	rm -rf build build-asan build-static build-static-* build-image build-tidy build-fuzz

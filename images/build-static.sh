@@ -1,35 +1,71 @@
 #!/usr/bin/env bash
-# Builds the fully static initkit binaries into build-static/bin/.
+# Builds the fully static initkit binaries for one architecture into
+# build-static/bin/ (the machine's own architecture) or
+# build-static-<arch>/bin/ (a cross build, e.g. ARCH=arm64 on amd64).
 #
-# The same script runs on a developer machine (`make static`) and in the
-# builder stage of images/Dockerfile, so it is self-contained: it installs the
-# Debian packages it needs (only missing ones), adds a deb-src entry when none
-# is configured, builds a minimal static libcurl (HTTP/HTTPS over OpenSSL)
-# from Debian's own source package, then builds every tools/*/main.cc with
-# -DINITKIT_STATIC=ON and checks that each result is statically linked.
+# The same script runs on a developer machine (`make static [ARCH=arm64]`) and
+# in the builder stage of images/Dockerfile, so it is self-contained: it
+# installs the Debian packages it needs (only missing ones; for a cross build
+# the cross toolchain and the target's -dev packages through multiarch), adds
+# a deb-src entry when none is configured, builds a minimal static OpenSSL and
+# libcurl (HTTP/HTTPS over OpenSSL) from Debian's own source packages, then
+# builds every tools/*/main.cc with -DINITKIT_STATIC=ON and checks that each
+# result is statically linked and within its size budget.
 #
-# Idempotent and cached: libcurl is rebuilt only when
-# build-static/curl-prefix/lib/libcurl.a is missing or its recipe in this
-# file changed; a re-run with nothing to do takes about a second (delete
-# build-static/ to start over). Quiet on success; on failure the log of the
-# failed step is printed. Also assembles build-static/rootfs, the content of
-# the FROM scratch image. See images/README.md.
-# Environment: JOBS (parallel jobs, default nproc), INITKIT_STATIC_DIR
-# (default build-static), INITKIT_CRON_GATE_MAX_BYTES (default 6000000).
+# Cached outside the build tree: the OpenSSL and libcurl prefixes live in
+# $INITKIT_CACHE_DIR (default ~/.cache/initkit) under a key made of their
+# recipe (the build function and flags in this file), the architecture and
+# the Debian source version, so a fresh clone on the same machine reuses
+# them and a Debian security update or a recipe change rebuilds them. A
+# re-run with nothing to do takes about a second. Quiet on success; on
+# failure the log of the failed step is printed. Also writes the link maps
+# (build-static/maps/, read by images/sbom.py) and assembles
+# build-static/rootfs, the content of the FROM scratch image. See
+# images/README.md.
+# Usage: build-static.sh [--libs-only]   (--libs-only: packages, OpenSSL and
+# libcurl, not the tools; the Dockerfile caches that step apart from the sources)
+# Environment: ARCH (amd64 or arm64, default the machine's), JOBS (parallel
+# jobs, default nproc), INITKIT_STATIC_DIR, INITKIT_CACHE_DIR,
+# INITKIT_NET_TOOL_MAX_BYTES (default 6000000), INITKIT_TOTAL_MAX_BYTES
+# (default 20000000).
 set -euo pipefail
 
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=${INITKIT_STATIC_DIR:-build-static}
+LIBS_ONLY=0
+[ "${1:-}" = --libs-only ] && LIBS_ONLY=1
+
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${ARCH:-$HOST_ARCH}
+# Debian architecture -> GNU triplet and OpenSSL's Configure target.
+case $ARCH in
+  amd64) TRIPLET=x86_64-linux-gnu OPENSSL_TARGET=linux-x86_64 ;;
+  arm64) TRIPLET=aarch64-linux-gnu OPENSSL_TARGET=linux-aarch64 ;;
+  *)
+    echo "static: ARCH=$ARCH is not supported (amd64 or arm64)" >&2
+    exit 2
+    ;;
+esac
+CROSS=0
+[ "$ARCH" != "$HOST_ARCH" ] && CROSS=1
+if [ $CROSS -eq 1 ]; then
+  DEFAULT_OUT=build-static-$ARCH
+else
+  DEFAULT_OUT=build-static
+fi
+OUT=${INITKIT_STATIC_DIR:-$DEFAULT_OUT}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 JOBS=${JOBS:-$(nproc)}
 LOGDIR=$OUT/logs
 mkdir -p "$LOGDIR"
-CURL_PREFIX=$OUT/curl-prefix
-# The issue's budget: the gate (HTTPS client + OpenSSL) must stay <= 6 MB.
-CRON_GATE_MAX=${INITKIT_CRON_GATE_MAX_BYTES:-6000000}
+CACHE=${INITKIT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/initkit}
+mkdir -p "$CACHE"
+# The issue's budgets: each networked tool (HTTPS/DB client + OpenSSL) at
+# most 6 MB, all five together at most 20 MB.
+NET_TOOL_MAX=${INITKIT_NET_TOOL_MAX_BYTES:-${INITKIT_CRON_GATE_MAX_BYTES:-6000000}}
+TOTAL_MAX=${INITKIT_TOTAL_MAX_BYTES:-20000000}
 
 say() { echo "static: $*"; }
 die() {
@@ -120,21 +156,52 @@ add_deb_src() {
 # -Os and per-function sections: the final link drops what is unused. No
 # unwind tables: C code that no C++ exception may cross (see CMakeLists.txt).
 C_SIZE_FLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
+# A cross build needs the target architecture in dpkg (multiarch) before apt
+# can tell the versions below.
+if [ $CROSS -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
+  $SUDO dpkg --add-architecture "$ARCH"
+  say "added the $ARCH architecture to dpkg (multiarch)"
+  run apt-update-multiarch $SUDO apt-get update -qq
+fi
 # INITKIT_OPENSSL=debian links Debian's libssl.a/libcrypto.a instead of the
 # minimal build (faster first build, +1.4 MB per TLS binary).
 OPENSSL_MODE=${INITKIT_OPENSSL:-own}
-OPENSSL_PREFIX=$OUT/openssl-prefix
-# A cache is valid for its recipe only: a changed build function or flags
-# rebuild it (and a rebuilt OpenSSL rebuilds libcurl).
+
+# source_version BINPKG: the Debian version of the source package that
+# BINPKG (for ARCH) is built from, as apt would install it now; "+bN"
+# (a binary-only rebuild) is not part of the source version.
+source_version() {
+  apt-cache policy "$1:$ARCH" 2>/dev/null | sed -n 's/^ *Candidate: //p' | sed 's/+b[0-9]*$//'
+}
+OPENSSL_SRC_VERSION=$(source_version libssl3)
+CURL_SRC_VERSION=$(source_version libcurl4)
+if [ -z "$OPENSSL_SRC_VERSION" ] || [ "$OPENSSL_SRC_VERSION" = "(none)" ]; then
+  die "apt knows no libssl3:$ARCH (for a cross build: dpkg --add-architecture $ARCH && apt-get update)"
+fi
+if [ -z "$CURL_SRC_VERSION" ] || [ "$CURL_SRC_VERSION" = "(none)" ]; then
+  die "apt knows no libcurl4:$ARCH"
+fi
+
+# A cache entry is valid for its key only: a changed build function, flags,
+# architecture or Debian source version builds a new entry (and a new
+# OpenSSL a new libcurl). The key names the directory; the stamp inside is
+# written last, so an interrupted build is never taken for a finished one.
 recipe() { sed -n "/^$1()/,/^}/p" "$SELF" | md5sum | cut -d' ' -f1; }
-OPENSSL_STAMP="$(recipe build_openssl) $C_SIZE_FLAGS"
+key() { echo "$*" | md5sum | cut -c1-16; }
+OPENSSL_STAMP="$(recipe build_openssl) $C_SIZE_FLAGS $ARCH openssl=$OPENSSL_SRC_VERSION"
+OPENSSL_PREFIX=$CACHE/openssl-$ARCH-$(key "$OPENSSL_STAMP")
 if [ "$OPENSSL_MODE" = own ]; then
   CURL_OPENSSL=$OPENSSL_PREFIX
-  CURL_STAMP="$(recipe build_curl) $C_SIZE_FLAGS openssl=$OPENSSL_STAMP"
+  CURL_STAMP="$(recipe build_curl) $C_SIZE_FLAGS $ARCH curl=$CURL_SRC_VERSION openssl=$OPENSSL_STAMP"
 else
   CURL_OPENSSL=""
-  CURL_STAMP="$(recipe build_curl) $C_SIZE_FLAGS openssl=debian"
+  CURL_STAMP="$(recipe build_curl) $C_SIZE_FLAGS $ARCH curl=$CURL_SRC_VERSION openssl=debian"
 fi
+CURL_PREFIX=$CACHE/curl-$ARCH-$(key "$CURL_STAMP")
+# One build of a cache entry at a time (another clone may be building the
+# same one): the lock is held until both libraries are there.
+exec 9>"$CACHE/.lock-$ARCH"
+flock 9
 stale() { [ ! -f "$1/lib/$2" ] || [ "$(cat "$1/.initkit-stamp" 2>/dev/null)" != "$3" ]; }
 need_openssl=0
 if [ "$OPENSSL_MODE" = own ] && stale "$OPENSSL_PREFIX" libcrypto.a "$OPENSSL_STAMP"; then
@@ -149,12 +216,19 @@ fi
 # the toolchain, the static archives (-dev packages ship the .a files),
 # dpkg-dev for `apt-get source`, perl for OpenSSL's Configure,
 # ca-certificates for the image's CA bundle.
+# A cross build takes Debian's cross toolchain and the target's -dev packages
+# (their static archives) through multiarch; the header-only libraries are
+# architecture-independent.
 PKGS=(
   build-essential cmake ninja-build pkg-config file dpkg-dev xz-utils perl
-  ca-certificates
-  libssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcli11-dev libmariadb-dev libhiredis-dev
+  python3 ca-certificates nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
 )
+if [ $CROSS -eq 1 ]; then
+  PKGS+=("crossbuild-essential-$ARCH" "libssl-dev:$ARCH" "zlib1g-dev:$ARCH"
+    "libmariadb-dev:$ARCH" "libhiredis-dev:$ARCH")
+else
+  PKGS+=(libssl-dev zlib1g-dev libmariadb-dev libhiredis-dev)
+fi
 need_update=0
 # The sources need a deb-src entry; add it first so that one
 # `apt-get update` serves both it and the package installs.
@@ -180,39 +254,49 @@ if [ ${#missing[@]} -gt 0 ]; then
   run apt-install $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# fetch_source PKG: Debian's source of PKG (upstream release + Debian's
-# security patches), unpacked once into build-static/PKG-src/; prints the
-# unpacked directory. Root downloads unsandboxed: say so explicitly instead
-# of a warning. A mirror can lag behind its Sources index (404 for the newest
-# upload): then the other versions it lists are tried, newest first.
+# fetch_source PKG VERSION: Debian's source of PKG (upstream release +
+# Debian's security patches), unpacked once into build-static/PKG-src/;
+# prints the unpacked directory, whose .initkit-unpacked holds the Debian
+# version it is. Root downloads unsandboxed: say so explicitly instead of a
+# warning. A mirror can lag behind its Sources index (404 for the newest
+# upload): then the other versions it lists are tried, newest first, with a
+# warning (the SBOM records the version actually built).
 fetch_source() {
-  local pkg=$1 src=$OUT/$1-src dir log=$LOGDIR/apt-source-$1.log v ok=0
+  local pkg=$1 want=$2 src=$OUT/$1-src dir log=$LOGDIR/apt-source-$1.log v got=""
   dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" 2>/dev/null | head -n 1 || true)
-  if [ -n "$dir" ] && [ -f "$dir/.initkit-unpacked" ]; then
+  if [ -n "$dir" ] && [ "$(cat "$dir/.initkit-unpacked" 2>/dev/null)" = "$want" ]; then
     echo "$dir"
     return 0
   fi
   rm -rf "$src"
   mkdir -p "$src"
-  if (cd "$src" && apt-get source -q -o APT::Sandbox::User=root "$pkg") >"$log" 2>&1; then
-    ok=1
+  if (cd "$src" && apt-get source -q -o APT::Sandbox::User=root "$pkg=$want") >"$log" 2>&1; then
+    got=$want
   else
     for v in $(apt-cache showsrc "$pkg" | sed -n 's/^Version: //p' | sort -rVu); do
+      [ "$v" = "$want" ] && continue
       find "$src" -mindepth 1 -delete
       if (cd "$src" && apt-get source -q -o APT::Sandbox::User=root "$pkg=$v") >>"$log" 2>&1; then
-        ok=1
+        got=$v
+        echo "static: WARNING: the mirror has no source of $pkg $want; building $v" >&2
         break
       fi
     done
   fi
-  if [ $ok -eq 0 ]; then
+  if [ -z "$got" ]; then
     tail -n 30 "$log" >&2
     die "apt-get source $pkg failed (log: $log)"
   fi
   dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | head -n 1)
   [ -n "$dir" ] || die "apt-get source $pkg unpacked nothing into $src"
-  touch "$dir/.initkit-unpacked"
+  echo "$got" >"$dir/.initkit-unpacked"
   echo "$dir"
+}
+
+# record_source PREFIX PKG DIR: what the SBOM needs to know about a library
+# built here (images/sbom.py reads it): Debian source package and version.
+record_source() {
+  printf 'source=%s\ndebian-version=%s\n' "$2" "$(cat "$3/.initkit-unpacked")" >"$1/.initkit-source"
 }
 
 # ---- 2. static OpenSSL from Debian's source package -----------------------
@@ -224,11 +308,13 @@ fetch_source() {
 # DTLS, SRP, OCSP, CT, CMS, TS and config autoloading: -1.4 MB per binary.
 build_openssl() {
   local t0=$SECONDS dir bdir=$OUT/openssl-build
-  dir=$(fetch_source openssl)
+  dir=$(fetch_source openssl "$OPENSSL_SRC_VERSION")
   rm -rf "$bdir" "$OPENSSL_PREFIX"
   mkdir -p "$bdir"
+  local cross=()
+  [ $CROSS -eq 1 ] && cross=(--cross-compile-prefix="$TRIPLET-")
   local opts=(
-    linux-x86_64 --prefix="$OPENSSL_PREFIX" --libdir=lib --openssldir=/usr/lib/ssl
+    "$OPENSSL_TARGET" "${cross[@]}" --prefix="$OPENSSL_PREFIX" --libdir=lib --openssldir=/usr/lib/ssl
     no-shared no-tests no-engine no-dso no-module no-legacy no-autoload-config
     no-ui-console no-async no-comp no-dtls no-ssl3 no-srp no-srtp no-psk no-ct
     no-ocsp no-cms no-ts no-idea no-camellia no-aria no-seed no-sm2 no-sm3
@@ -240,8 +326,10 @@ build_openssl() {
   run openssl-make make -C "$bdir" -j "$JOBS" build_libs
   run openssl-install make -C "$bdir" install_dev
   [ -f "$OPENSSL_PREFIX/lib/libcrypto.a" ] || die "libcrypto.a was not installed into $OPENSSL_PREFIX"
+  record_source "$OPENSSL_PREFIX" openssl "$dir"
+  rm -rf "$bdir"
   echo "$OPENSSL_STAMP" >"$OPENSSL_PREFIX/.initkit-stamp"
-  say "built static OpenSSL $(basename "$dir") in $((SECONDS - t0)) s"
+  say "built static OpenSSL $(basename "$dir") for $ARCH in $((SECONDS - t0)) s"
 }
 
 if [ $need_openssl -eq 1 ]; then
@@ -253,7 +341,7 @@ build_curl() {
   local t0=$SECONDS
 
   local dir
-  dir=$(fetch_source curl)
+  dir=$(fetch_source curl "$CURL_SRC_VERSION")
   # Debian's patches also touch configure.ac / Makefile.am (for its GnuTLS
   # and NSS flavours, which we do not build); the security fixes are in the
   # C sources. Keep the release's generated build files: give them one
@@ -292,35 +380,64 @@ build_curl() {
     --without-bearssl --without-nss --without-zsh-functions-dir
     --without-fish-functions-dir
   )
+  # A cross build: the target's compiler, and pkg-config reading only the
+  # target's .pc files (zlib), never the build machine's.
+  local cross=()
+  if [ $CROSS -eq 1 ]; then
+    cross=(--host="$TRIPLET" --build="$(gcc -dumpmachine)")
+    flags+=(CC="$TRIPLET-gcc" AR="$TRIPLET-ar" RANLIB="$TRIPLET-ranlib" STRIP="$TRIPLET-strip")
+  fi
   (cd "$bdir" && run curl-configure env CFLAGS="$C_SIZE_FLAGS" CPPFLAGS="-DNDEBUG" \
-    "$dir/configure" "${flags[@]}")
+    PKG_CONFIG_LIBDIR="/usr/lib/$TRIPLET/pkgconfig:/usr/share/pkgconfig" \
+    "$dir/configure" "${cross[@]}" "${flags[@]}")
   # The library and its headers only; the curl command-line tool is not needed.
   run curl-make make -C "$bdir/lib" -j "$JOBS"
   run curl-install sh -c "make -C '$bdir/lib' install && make -C '$bdir/include' install"
   [ -f "$CURL_PREFIX/lib/libcurl.a" ] || die "libcurl.a was not installed into $CURL_PREFIX"
+  record_source "$CURL_PREFIX" curl "$dir"
+  rm -rf "$bdir"
   echo "$CURL_STAMP" >"$CURL_PREFIX/.initkit-stamp"
-  say "built static libcurl $(basename "$dir") in $((SECONDS - t0)) s"
+  say "built static libcurl $(basename "$dir") for $ARCH in $((SECONDS - t0)) s"
 }
 
 if [ $need_curl -eq 1 ]; then
   build_curl
 fi
+exec 9>&-
+if [ $LIBS_ONLY -eq 1 ]; then
+  say "ok: OpenSSL and libcurl for $ARCH in $CACHE"
+  exit 0
+fi
 
 # ---- 4. the tools --------------------------------------------------------
 # A configured tree re-runs CMake by itself when a CMakeLists.txt or a glob
-# changes; configure explicitly only the first time (saves ~10 s per run).
+# changes; configure explicitly only when the options below changed (saves
+# ~10 s per run). The linker writes one map per binary into $OUT/maps: the
+# archive members it took, which images/sbom.py turns into the SBOM.
 cmake_openssl=""
 [ "$OPENSSL_MODE" = own ] && cmake_openssl=$OPENSSL_PREFIX
-if ! grep -qx "INITKIT_OPENSSL_PREFIX:PATH=$cmake_openssl" "$OUT/CMakeCache.txt" 2>/dev/null; then
-  # Another OpenSSL: FindOpenSSL's cached results are stale, start over.
-  rm -f "$OUT/CMakeCache.txt" "$OUT/build.ninja"
+mkdir -p "$OUT/maps"
+cmake_args=(
+  -DCMAKE_BUILD_TYPE=MinSizeRel
+  -DINITKIT_STATIC=ON -DINITKIT_TESTS=OFF
+  -DINITKIT_CURL_PREFIX="$CURL_PREFIX"
+  -DINITKIT_OPENSSL_PREFIX="$cmake_openssl"
+  -DCMAKE_EXE_LINKER_FLAGS="-Wl,-Map=$OUT/maps"
+)
+if [ $CROSS -eq 1 ]; then
+  # Debian's cross compilers search the multiarch directories
+  # (/usr/lib/$TRIPLET) themselves; CMake learns the triplet from them.
+  printf 'set(CMAKE_SYSTEM_NAME Linux)\nset(CMAKE_SYSTEM_PROCESSOR %s)\nset(CMAKE_C_COMPILER %s-gcc)\nset(CMAKE_CXX_COMPILER %s-g++)\n' \
+    "${TRIPLET%%-*}" "$TRIPLET" "$TRIPLET" >"$OUT/toolchain.cmake"
+  cmake_args+=(-DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain.cmake" -DINITKIT_OBJCOPY="$(command -v "$TRIPLET-objcopy")")
 fi
-if [ ! -f "$OUT/build.ninja" ] || ! grep -q '^INITKIT_STATIC:BOOL=ON' "$OUT/CMakeCache.txt"; then
-  run cmake-configure cmake -S "$ROOT" -B "$OUT" -G Ninja \
-    -DCMAKE_BUILD_TYPE=MinSizeRel \
-    -DINITKIT_STATIC=ON -DINITKIT_TESTS=OFF \
-    -DINITKIT_CURL_PREFIX="$CURL_PREFIX" \
-    -DINITKIT_OPENSSL_PREFIX="$cmake_openssl"
+if [ "$(cat "$OUT/.initkit-configure" 2>/dev/null)" != "${cmake_args[*]}" ]; then
+  # Other options (another OpenSSL, compiler): cached results are stale.
+  rm -rf "$OUT/CMakeCache.txt" "$OUT/CMakeFiles" "$OUT/build.ninja" "$OUT/noeh"
+fi
+if [ ! -f "$OUT/build.ninja" ]; then
+  run cmake-configure cmake -S "$ROOT" -B "$OUT" -G Ninja "${cmake_args[@]}"
+  echo "${cmake_args[*]}" >"$OUT/.initkit-configure"
 fi
 run cmake-build cmake --build "$OUT" -j "$JOBS"
 
@@ -328,27 +445,48 @@ run cmake-build cmake --build "$OUT" -j "$JOBS"
 shopt -s nullglob
 bins=("$OUT"/bin/initkit-*)
 [ ${#bins[@]} -gt 0 ] || die "no binaries in $OUT/bin (no tools/*/main.cc?)"
+case $ARCH in
+  amd64) want_machine="x86-64" ;;
+  arm64) want_machine="ARM aarch64" ;;
+esac
 fail=0
+sum=0
 for b in "${bins[@]}"; do
+  name=$(basename "$b")
   desc=$(file -b "$b")
   size=$(stat -c %s "$b")
+  sum=$((sum + size))
   if ! grep -q "statically linked" <<<"$desc"; then
-    echo "static: $(basename "$b") is not statically linked: $desc" >&2
+    echo "static: $name is not statically linked: $desc" >&2
     fail=1
   fi
-  if [ "$(basename "$b")" = initkit-cron-gate ] && [ "$size" -gt "$CRON_GATE_MAX" ]; then
-    echo "static: initkit-cron-gate is $size bytes, over the budget of $CRON_GATE_MAX" >&2
+  if ! grep -q "$want_machine" <<<"$desc"; then
+    echo "static: $name is not a $want_machine binary: $desc" >&2
     fail=1
   fi
-  printf 'static: %-20s %9d bytes (%s MB)\n' "$(basename "$b")" "$size" \
-    "$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1000000 }')"
+  # A networked tool is one the linker gave OpenSSL (its map says so).
+  if grep -q 'libcrypto\.a(' "$OUT/maps/$name.map" 2>/dev/null && [ "$size" -gt "$NET_TOOL_MAX" ]; then
+    echo "static: $name is $size bytes, over the budget of $NET_TOOL_MAX for a networked tool" >&2
+    fail=1
+  fi
+  printf 'static: %-20s %9d bytes (%s MB, %s)\n' "$name" "$size" \
+    "$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1000000 }')" "$ARCH"
 done
+if [ "$sum" -gt "$TOTAL_MAX" ]; then
+  echo "static: the ${#bins[@]} binaries are $sum bytes together, over the budget of $TOTAL_MAX" >&2
+  fail=1
+fi
 [ $fail -eq 0 ] || die "see above"
 
-# ---- 6. the image's root filesystem --------------------------------------
-# Exactly what the FROM scratch stage of images/Dockerfile copies, so that
-# scripts/static-smoke.sh can run the binaries in the same tree without a
-# container engine.
+# ---- 6. the SBOM ----------------------------------------------------------
+# From the link maps and ninja's header dependencies of this build (see
+# images/sbom.py); shipped in the image and kept as a build artifact.
+run sbom python3 "$ROOT/images/sbom.py" "$OUT" "$ARCH" "$OUT/initkit.cdx.json"
+
+# ---- 7. the image's root filesystem --------------------------------------
+# Exactly what the FROM scratch image holds (images/Containerfile and the
+# final stage of images/Dockerfile copy it), so that scripts/static-smoke.sh
+# can run the binaries in the same tree without a container engine.
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 [ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE (package ca-certificates)"
 rootfs=$OUT/rootfs
@@ -358,7 +496,8 @@ install -m 0755 -t "$rootfs.tmp/bin" "${bins[@]}"
 install -m 0644 "$CA_BUNDLE" "$rootfs.tmp/etc/ssl/certs/ca-certificates.crt"
 install -m 0644 -t "$rootfs.tmp/etc" "$ROOT"/images/rootfs/etc/{passwd,group,nsswitch.conf}
 install -d -m 1777 "$rootfs.tmp/tmp"
+install -D -m 0644 "$OUT/initkit.cdx.json" "$rootfs.tmp/usr/share/doc/initkit/initkit.cdx.json"
 rm -rf "$rootfs"
 mv "$rootfs.tmp" "$rootfs"
 total=$(du -sb "$rootfs" | cut -f1)
-say "ok: ${#bins[@]} static binaries in ${OUT#"$ROOT"/}/bin; image root ${OUT#"$ROOT"/}/rootfs is $total bytes"
+say "ok: ${#bins[@]} static $ARCH binaries in ${OUT#"$ROOT"/}/bin; image root ${OUT#"$ROOT"/}/rootfs is $total bytes"

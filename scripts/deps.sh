@@ -12,6 +12,10 @@ PKGS=(
   php8.2-cli php8.2-opcache php8.2-fpm php8.2-mysql
   hyperfine rsync dpkg-dev
   python3-yaml python3-jsonschema docker-compose
+  # `make image`: buildah builds the OCI image offline; the arm64 binaries
+  # run under qemu-user in the smoke test (the cross toolchain and arm64
+  # -dev packages are installed by images/build-static.sh when needed)
+  buildah qemu-user-static
   # initkit-preload's fixture app (shared/fixtures/make-php-app.sh) and benchmark
   php8.2-mbstring php8.2-xml composer php-laravel-framework php-symfony phpunit
   php-doctrine-orm php-doctrine-dbal php-twig php-monolog php-guzzlehttp-guzzle
@@ -20,13 +24,42 @@ PKGS=(
 )
 PKGS+=("$@")
 
+# From npm (Debian packages neither), pinned; installed globally when missing.
+# dockerfile-utils: the Dockerfile linter; @cyclonedx/cyclonedx-library (with
+# the ajv packages its JSON validator needs): images/sbom-validate.js.
+NPM_PKGS=(
+  dockerfile-utils@0.16.3
+  @cyclonedx/cyclonedx-library@10.3.0 ajv@8.20.0 ajv-formats@3.0.1 ajv-formats-draft2019@1.6.1
+)
+npm_install() {
+  command -v npm >/dev/null 2>&1 || return 0
+  local want
+  # One node run prints the pinned packages that are missing or another version.
+  want=$(node -e '
+    const root = require("child_process").execSync("npm root -g").toString().trim();
+    for (const p of process.argv.slice(1)) {
+      const at = p.lastIndexOf("@");
+      let v = "";
+      try { v = require(root + "/" + p.slice(0, at) + "/package.json").version; } catch (e) {}
+      if (v !== p.slice(at + 1)) console.log(p);
+    }' "${NPM_PKGS[@]}" 2>/dev/null) || return 0
+  [ -z "$want" ] && return 0
+  # shellcheck disable=SC2206 # one package spec per line, no spaces in them
+  want=($want)
+  npm install -g --silent --no-fund --no-audit "${want[@]}" >/dev/null 2>&1 ||
+    echo "deps: could not install ${want[*]} from npm; the Dockerfile lint and SBOM validation will fail or be skipped" >&2
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_install
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -41,9 +74,4 @@ fi
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-# The Dockerfile linter comes from npm (Debian has none); optional: the smoke
-# test skips the lint with a message when npm is not there.
-if ! command -v dockerfile-utils >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-  npm install -g --silent --no-fund --no-audit dockerfile-utils@0.16.3 >/dev/null 2>&1 ||
-    echo "deps: could not install dockerfile-utils from npm; the Dockerfile lint will be skipped" >&2
-fi
+npm_install
