@@ -224,7 +224,7 @@ PKGS=(
   python3 ca-certificates nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
 )
 if [ $CROSS -eq 1 ]; then
-  PKGS+=("crossbuild-essential-$ARCH" "libssl-dev:$ARCH" "zlib1g-dev:$ARCH"
+  PKGS+=("crossbuild-essential-$ARCH" "libc6-dev:$ARCH" "libssl-dev:$ARCH" "zlib1g-dev:$ARCH"
     "libmariadb-dev:$ARCH" "libhiredis-dev:$ARCH")
 else
   PKGS+=(libssl-dev zlib1g-dev libmariadb-dev libhiredis-dev)
@@ -429,7 +429,13 @@ if [ $CROSS -eq 1 ]; then
   # (/usr/lib/$TRIPLET) themselves; CMake learns the triplet from them.
   printf 'set(CMAKE_SYSTEM_NAME Linux)\nset(CMAKE_SYSTEM_PROCESSOR %s)\nset(CMAKE_C_COMPILER %s-gcc)\nset(CMAKE_CXX_COMPILER %s-g++)\n' \
     "${TRIPLET%%-*}" "$TRIPLET" "$TRIPLET" >"$OUT/toolchain.cmake"
-  cmake_args+=(-DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain.cmake" -DINITKIT_OBJCOPY="$(command -v "$TRIPLET-objcopy")")
+  # Debian's cross toolchain brings its own glibc (libc6-dev-arm64-cross),
+  # a snapshot without the security updates of bookworm's glibc; link the
+  # target's own libc6-dev (multiarch, updated with the distribution)
+  # instead: its crt*.o (-B) and libc.a/libm.a (-L) come first. The headers
+  # stay the toolchain's (the same upstream release; the SBOM says which is which).
+  cmake_args+=(-DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain.cmake" -DINITKIT_OBJCOPY="$(command -v "$TRIPLET-objcopy")"
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-Map=$OUT/maps -B/usr/lib/$TRIPLET/ -L/usr/lib/$TRIPLET")
 fi
 if [ "$(cat "$OUT/.initkit-configure" 2>/dev/null)" != "${cmake_args[*]}" ]; then
   # Other options (another OpenSSL, compiler): cached results are stale.

@@ -248,22 +248,29 @@ def main():
         else:
             dpkg_paths.append(p)
     owner = {}
+
+    def pick(pkgs):
+        # "libhiredis-dev:arm64, libhiredis-dev:amd64": a multiarch file
+        # shipped by the package of every architecture; take the target's.
+        names = [x.strip() for x in pkgs.split(",")]
+        return next((x for x in names if x.endswith(":" + arch)), names[0])
+
     if dpkg_paths:
         # dpkg knows a file by the path its package ships; the build may have
         # reached it through a symlinked directory.
         res = subprocess.run(["dpkg", "-S"] + dpkg_paths, capture_output=True, text=True)
         for line in res.stdout.splitlines():
-            m = re.match(r"^([^ ]+?): (/.*)$", line)
-            if m and "diversion" not in line:
-                owner[m.group(2)] = m.group(1).split(",")[0].strip()
+            m = re.match(r"^(.+?): (/.*)$", line)
+            if m and not line.startswith("diversion"):
+                owner[m.group(2)] = pick(m.group(1))
         for p in dpkg_paths:
             if p not in owner:
                 real = os.path.realpath(p)
                 res = subprocess.run(["dpkg", "-S", real], capture_output=True, text=True)
-                m = re.match(r"^([^ ]+?): ", res.stdout)
+                m = re.match(r"^(.+?): /", res.stdout)
                 if not m:
                     die(f"{p}: linked or compiled in, but no Debian package owns it")
-                owner[p] = m.group(1).split(",")[0].strip()
+                owner[p] = pick(m.group(1))
     pkg_info = {}
     for pkg in sorted(set(owner.values())):
         fields = sh("dpkg-query", "-W", "-f", "${Package}\t${source:Package}\t${source:Version}\t${Version}", pkg).split("\t")
@@ -282,14 +289,24 @@ def main():
     # ---- components: one per source package --------------------------------
     comps = {}
     for p, o in origins.items():
-        c = comps.setdefault(o.source, {"source": o.source, "debian": o.debian_version, "files": set(),
-                                        "how": set(), "binaries": set(), "pkgfiles": set()})
-        if c["debian"] != o.debian_version:
-            die(f"{o.source}: two versions linked ({c['debian']} and {o.debian_version})")
+        c = comps.setdefault(o.source, {"source": o.source, "versions": {}, "files": set(),
+                                        "how": set(), "binaries": set(), "pkgfiles": {}})
+        c["versions"].setdefault(o.how, set()).add(o.debian_version)
         c["files"].add(p)
         c["how"].add(o.how)
         c["binaries"] |= files[p][1]
-        c["pkgfiles"] |= set(o.files)
+        c["pkgfiles"].setdefault(o.how, set()).update(o.files)
+    for src, c in comps.items():
+        # The code that runs is the archive's: its version is the component's.
+        # Headers of another Debian revision (the cross toolchain's copy of
+        # glibc's headers) are recorded, not hidden.
+        linked = c["versions"].get("static library", set())
+        headers = c["versions"].get("header-only", set())
+        if len(linked) > 1 or (not linked and len(headers) > 1):
+            die(f"{src}: several versions linked: {sorted(linked or headers)}")
+        c["debian"] = next(iter(linked or headers))
+        c["header_versions"] = sorted(headers - {c["debian"]})
+        c["pkgfiles"] = c["pkgfiles"].get("static library") or c["pkgfiles"].get("header-only")
     components = []
     bin_refs = {b: [] for b in binaries}
     for src in sorted(comps):
@@ -317,6 +334,8 @@ def main():
                     if cv:
                         props.append({"name": "initkit:client-info-version", "value": cv})
                         break
+        for hv in c["header_versions"]:
+            props.append({"name": "initkit:headers-debian-source-version", "value": hv})
         name = NAMES.get(src, src)
         ref = f"{name}@{version}"
         comp = {

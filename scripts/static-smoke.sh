@@ -190,7 +190,7 @@ df=$ROOT/images/Dockerfile
 libs_line=$(grep -n 'RUN .*images/build-static.sh --libs-only' "$df" | head -1 | cut -d: -f1)
 src_line=$(grep -n '^COPY \. \.' "$df" | head -1 | cut -d: -f1)
 if grep -q '^FROM scratch' "$df" && grep -q '^USER 65532:65532' "$df" &&
-  grep -Eq '^FROM debian:12@sha256:[0-9a-f]{64} AS builder' "$df" &&
+  grep -Eq '^FROM (--platform=[^ ]+ )?debian:12@sha256:[0-9a-f]{64} AS builder' "$df" &&
   [ -n "$libs_line" ] && [ -n "$src_line" ] && [ "$libs_line" -lt "$src_line" ] &&
   grep -q 'COPY --from=builder /src/build-static/rootfs/ /' "$df" &&
   grep -q 'org.opencontainers.image.revision=' "$df" && grep -q 'org.opencontainers.image.created=' "$df"; then
