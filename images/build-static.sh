@@ -219,13 +219,24 @@ fi
 # A cross build takes Debian's cross toolchain and the target's -dev packages
 # (their static archives) through multiarch; the header-only libraries are
 # architecture-independent.
+EXTRACT=()
 PKGS=(
   build-essential cmake ninja-build pkg-config file dpkg-dev xz-utils perl
   python3 ca-certificates nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
 )
 if [ $CROSS -eq 1 ]; then
-  PKGS+=("crossbuild-essential-$ARCH" "libc6-dev:$ARCH" "libssl-dev:$ARCH" "zlib1g-dev:$ARCH"
-    "libmariadb-dev:$ARCH" "libhiredis-dev:$ARCH")
+  PKGS+=("crossbuild-essential-$ARCH")
+  # A -dev package that is not "Multi-Arch: same" cannot be installed next
+  # to the build machine's own (installing libmariadb-dev:arm64 removes
+  # libmariadb-dev:amd64, which every native build needs): those are only
+  # downloaded and unpacked into the cache (extract_deb below).
+  for p in libc6-dev libssl-dev zlib1g-dev libmariadb-dev libhiredis-dev; do
+    if [ "$(apt-cache show "$p:$ARCH" 2>/dev/null | sed -n 's/^Multi-Arch: //p' | head -n 1)" = same ]; then
+      PKGS+=("$p:$ARCH")
+    else
+      EXTRACT+=("$p")
+    fi
+  done
 else
   PKGS+=(libssl-dev zlib1g-dev libmariadb-dev libhiredis-dev)
 fi
@@ -298,6 +309,46 @@ fetch_source() {
 record_source() {
   printf 'source=%s\ndebian-version=%s\n' "$2" "$(cat "$3/.initkit-unpacked")" >"$1/.initkit-source"
 }
+
+# extract_deb PKG: PKG for ARCH, as apt would install it, unpacked (not
+# installed) into the cache; prints the directory. Its .initkit-source names
+# the Debian source package and version (for the SBOM).
+extract_deb() {
+  local pkg=$1 ver dir tmp deb src
+  ver=$(apt-cache policy "$pkg:$ARCH" | sed -n 's/^ *Candidate: //p')
+  if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+    die "apt knows no $pkg:$ARCH"
+  fi
+  dir=$CACHE/deb-$ARCH-$pkg-$(echo "$ver" | tr ':~+' '___')
+  if [ ! -f "$dir/.initkit-source" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg:$ARCH=$ver") \
+      >"$LOGDIR/download-$pkg.log" 2>&1 || die "apt-get download $pkg:$ARCH=$ver failed (log: $LOGDIR/download-$pkg.log)"
+    deb=$(find "$tmp" -name '*.deb' | head -n 1)
+    [ -n "$deb" ] || die "apt-get download $pkg:$ARCH=$ver left no .deb"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    dpkg-deb -x "$deb" "$dir" || die "could not unpack $deb"
+    # "Source: mariadb" or "Source: mariadb (1:10.11.19-0+deb12u1)"
+    src=$(dpkg-deb -f "$deb" Source)
+    [ -n "$src" ] || src=$pkg
+    local sv=$ver
+    [[ $src == *"("*")"* ]] && sv=${src#*(} && sv=${sv%)}
+    printf 'source=%s\ndebian-version=%s\n' "${src%% *}" "$sv" >"$dir/.initkit-source"
+    rm -rf "$tmp"
+  fi
+  echo "$dir"
+}
+CMAKE_EXTRACTED=()
+for p in "${EXTRACT[@]}"; do
+  d=$(extract_deb "$p") || exit 1
+  case $p in
+    libmariadb-dev)
+      CMAKE_EXTRACTED+=(-DMARIADB_LIB="$d/usr/lib/$TRIPLET/libmariadb.a" -DMARIADB_INCLUDE="$d/usr/include/mariadb")
+      ;;
+    *) die "$p:$ARCH is not Multi-Arch: same and the build does not know where to find it unpacked" ;;
+  esac
+done
 
 # ---- 2. static OpenSSL from Debian's source package -----------------------
 # Debian's libcrypto.a has no per-function sections and its default provider
@@ -434,6 +485,7 @@ if [ $CROSS -eq 1 ]; then
   # target's own libc6-dev (multiarch, updated with the distribution)
   # instead: its crt*.o (-B) and libc.a/libm.a (-L) come first. The headers
   # stay the toolchain's (the same upstream release; the SBOM says which is which).
+  cmake_args+=("${CMAKE_EXTRACTED[@]}")
   cmake_args+=(-DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain.cmake" -DINITKIT_OBJCOPY="$(command -v "$TRIPLET-objcopy")"
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,-Map=$OUT/maps -B/usr/lib/$TRIPLET/ -L/usr/lib/$TRIPLET")
 fi

@@ -9,10 +9,11 @@ linked, not from a list kept by hand:
   - ninja's dependency log (`ninja -t deps`) names every header each linked
     object of ours was compiled from: the header-only libraries (nlohmann-json,
     spdlog, fmt, CLI11) are compiled into the binaries without an archive.
-Each file is traced to where it came from: the OpenSSL and libcurl built by
-build-static.sh (their prefix records the Debian source package and version
-they were built from), or the Debian package owning it (dpkg -S), whose source
-package and version dpkg knows. The upstream version is read from the version
+Each file is traced to where it came from: a tree build-static.sh made (the
+OpenSSL and libcurl it built, a cross build's -dev package it unpacked; each
+records its Debian source package and version in .initkit-source), or the
+Debian package owning it (dpkg -S), whose source package and version dpkg
+knows. The upstream version is read from the version
 header the library installs (the one the build compiled against), so it is
 what `initkit-X --version` prints at run time. Licences are the one thing
 looked up in a table below (SPDX ids per Debian source package): Debian's
@@ -161,7 +162,6 @@ def main():
     for var in ("OPENSSL_SSL_LIBRARY", "OPENSSL_CRYPTO_LIBRARY", "MARIADB_LIB", "HIREDIS_LIB"):
         if cache.get(var):
             noeh[os.path.basename(cache[var])] = cache[var]
-    prefixes = [p for p in (cache.get("INITKIT_OPENSSL_PREFIX"), cache.get("INITKIT_CURL_PREFIX")) if p]
 
     # ---- per binary: archives and objects the linker took -----------------
     maps_dir = os.path.join(out, "maps")
@@ -237,14 +237,29 @@ def main():
         for h in headers[b]:
             files.setdefault(h, ("header-only", set()))[1].add(b)
 
+    def recorded_origin(path):
+        """The tree build-static.sh built or unpacked `path` in, if any:
+        its top holds .initkit-source (Debian source package and version)."""
+        d = os.path.dirname(path)
+        while d not in ("/", ""):
+            if os.path.exists(os.path.join(d, ".initkit-source")):
+                return d
+            d = os.path.dirname(d)
+        return None
+
     origins = {}  # path -> Origin
     dpkg_paths = []
+    trees = {}
     for p in files:
-        pre = next((x for x in prefixes if p.startswith(x + os.sep)), None)
+        pre = recorded_origin(p)
         if pre:
-            meta = dict(line.split("=", 1) for line in open(os.path.join(pre, ".initkit-source")).read().split("\n") if "=" in line)
-            allfiles = [os.path.join(d, f) for d, _, fs in os.walk(pre) for f in fs]
-            origins[p] = Origin(meta["source"], meta["debian-version"], allfiles, files[p][0])
+            if pre not in trees:
+                meta = dict(line.split("=", 1) for line in
+                            open(os.path.join(pre, ".initkit-source")).read().split("\n") if "=" in line)
+                allfiles = [os.path.join(d, f) for d, _, fs in os.walk(pre) for f in fs]
+                trees[pre] = (meta["source"], meta["debian-version"], allfiles)
+            src, ver, allfiles = trees[pre]
+            origins[p] = Origin(src, ver, allfiles, files[p][0])
         else:
             dpkg_paths.append(p)
     owner = {}
