@@ -9,38 +9,27 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/build_info.h"
 #include "common/exit_status.h"
 #include "common/file_util.h"
+#include "common/flag_reference.h"
 #include "common/log.h"
 #include "common/retry.h"
+#include "common/process.h"
+#include "common/strings.h"
 
 extern char** environ;
 
 namespace initkit {
 namespace {
 
-std::vector<FlagSpec> CommonFlags() {
-  return {
-      {.name = "log-format",
-       .help = "Log record format on stderr (default: text on a terminal, else json)",
-       .choices = {"json", "text"},
-       .value_name = "json|text"},
-      {.name = "log-level",
-       .default_value = "info",
-       .help = "Lowest level logged",
-       .choices = {"debug", "info", "warn", "error"},
-       .value_name = "LEVEL"},
-      {.name = "progress-interval",
-       .type = FlagType::kDuration,
-       .default_value = "5s",
-       .help = "While waiting or working, log a progress record this often",
-       .value_name = "DURATION"},
-  };
-}
+// INITKIT_* variables read outside the flag tables, so no warning names them.
+const char* const kOtherEnvironment[] = {
+    "INITKIT_SERVICEACCOUNT_DIR",  // the Kubernetes connection loader (k8s_client.h)
+};
 
 bool ParseBoolText(const std::string& text, bool* out) {
-  std::string t;
-  for (char c : text) t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::string t = ToLower(text);
   if (t == "1" || t == "true" || t == "yes" || t == "on") {
     *out = true;
   } else if (t == "0" || t == "false" || t == "no" || t == "off") {
@@ -83,7 +72,101 @@ std::string Origin(const std::string& flag, const std::string& source) {
   return "--" + flag;
 }
 
-std::string HelpFor(const FlagSpec& f) {
+// The flag named by an argument "--name" or "--name=value" ("" if none).
+std::string FlagNameOf(const std::string& arg) {
+  if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) return "";
+  return arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+}
+
+// Every long flag name the parser accepts, for did-you-mean.
+std::vector<std::string> AcceptedNames(const std::vector<FlagSpec>& specs) {
+  std::vector<std::string> names = {"help", "version", "help-format"};
+  for (const FlagSpec& f : specs) {
+    names.push_back(f.name);
+    if (f.credential) names.push_back(f.name + "-file");
+    if (f.negatable) names.push_back("no-" + f.name);
+  }
+  return names;
+}
+
+// An unknown flag before any `--`: a Usage error suggesting the closest one.
+Status CheckFlagNames(const std::vector<std::string>& cli, const std::vector<FlagSpec>& specs) {
+  std::vector<std::string> names = AcceptedNames(specs);
+  for (const std::string& arg : cli) {
+    std::string name = FlagNameOf(arg);
+    if (name.empty() || std::find(names.begin(), names.end(), name) != names.end()) continue;
+    std::string msg = "unknown flag --" + name;
+    std::string best = ClosestMatch(name, names);
+    if (!best.empty()) return Status::Usage(msg + "; did you mean --" + best + "?");
+    return Status::Usage(msg + " (see --help)");
+  }
+  return Status::Ok();
+}
+
+// The FORMAT of a --help-format[=]FORMAT among the arguments; false if none.
+bool HelpFormatRequested(const std::vector<std::string>& cli, std::string* format) {
+  for (size_t i = 0; i < cli.size(); ++i) {
+    if (cli[i].rfind("--help-format=", 0) == 0) {
+      *format = cli[i].substr(14);
+      return true;
+    }
+    if (cli[i] == "--help-format") {
+      *format = i + 1 < cli.size() ? cli[i + 1] : "";
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<FlagSpec> CommonFlags() {
+  return {
+      {.name = "log-format",
+       .help = "Log record format on stderr (default: text on a terminal, else json)",
+       .choices = {"json", "text"}},
+      {.name = "log-level",
+       .default_value = "info",
+       .help = "Lowest level logged",
+       .choices = {"debug", "info", "warn", "error"}},
+      {.name = "progress-interval",
+       .type = FlagType::kDuration,
+       .default_value = "5s",
+       .help = "While waiting or working, log a progress record this often"},
+      {.name = "termination-log",
+       .default_value = "/dev/termination-log",
+       .help = "On failure, write a one-line summary here (Kubernetes shows it in the pod's "
+               "status); the default path is used only when it exists and is writable; \"\" "
+               "turns it off",
+       .value_name = "PATH"},
+  };
+}
+
+std::vector<FlagSpec> AllFlags(const ToolSpec& spec) {
+  std::vector<FlagSpec> all = spec.flags;
+  for (FlagSpec& f : CommonFlags()) all.push_back(std::move(f));
+  return all;
+}
+
+std::string MetavarFor(const FlagSpec& f) {
+  if (f.type == FlagType::kBool) return "";
+  if (!f.value_name.empty() && f.value_name != "VALUE") return f.value_name;
+  if (!f.choices.empty()) {
+    std::string out;
+    for (const auto& c : f.choices) out += (out.empty() ? "" : "|") + c;
+    return out;
+  }
+  switch (f.type) {
+    case FlagType::kDuration:
+      return "DURATION";
+    case FlagType::kInt:
+      return "N";
+    default:
+      return "VALUE";
+  }
+}
+
+std::string HelpLineFor(const FlagSpec& f) {
   std::string help = f.help;
   if (!f.choices.empty() && f.type != FlagType::kBool) {
     help += " (one of:";
@@ -99,8 +182,6 @@ std::string HelpFor(const FlagSpec& f) {
   help += " [env " + EnvNameFor(f.name) + "]";
   return help;
 }
-
-}  // namespace
 
 FlagSpec& AddFlag(ToolSpec* spec, std::string name, FlagType type, std::string default_value,
                   std::string help, std::string value_name) {
@@ -164,7 +245,7 @@ int64_t Config::GetInt(const std::string& name) const {
 
 std::chrono::milliseconds Config::GetDuration(const std::string& name) const {
   std::chrono::milliseconds d{0};
-  ParseDuration(Get(name), &d);  // validated at parse time
+  (void)ParseDuration(Get(name), &d);  // validated at parse time
   return d;
 }
 
@@ -196,8 +277,7 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
                    const Environment& env, Config* out, std::string* early_output) {
   early_output->clear();
   *out = Config();
-  std::vector<FlagSpec> specs = spec_in.flags;
-  for (auto& f : CommonFlags()) specs.push_back(f);
+  std::vector<FlagSpec> specs = AllFlags(spec_in);
   out->specs_ = specs;
 
   // Everything after the first "--" is the command to exec; CLI11 never sees it.
@@ -212,10 +292,14 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
     if (out->command_.empty()) return Status::Usage("'--' must be followed by a command");
     break;
   }
+  if (std::string format; HelpFormatRequested(cli, &format)) {
+    return RenderReference(spec_in, format, early_output);
+  }
+  INITKIT_RETURN_IF_ERROR(CheckFlagNames(cli, specs));
 
   CLI::App app(spec_in.summary, spec_in.name);
   app.set_help_flag("-h,--help", "Print this help and exit");
-  app.set_version_flag("--version", spec_in.name + " " + INITKIT_VERSION);
+  app.set_version_flag("--version", "Print the version, commit and linked libraries and exit");
   app.allow_extras(false);
   if (spec_in.accepts_command) {
     app.footer("After the flags, '-- CMD ARGS...' runs CMD in place of this process on success.");
@@ -228,7 +312,7 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
   std::map<std::string, CLI::Option*> opts;
   std::map<std::string, CLI::Option*> file_opts;
   for (const FlagSpec& f : specs) {
-    std::string help = HelpFor(f);
+    std::string help = HelpLineFor(f);
     CLI::Option* opt = nullptr;
     switch (f.type) {
       case FlagType::kBool: {
@@ -240,12 +324,12 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
       case FlagType::kList:
         opt = app.add_option("--" + f.name, list_store[f.name], help);
         opt->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-        opt->type_name(f.value_name);
+        opt->type_name(MetavarFor(f));
         break;
       default:
         opt = app.add_option("--" + f.name, str_store[f.name], help);
         opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-        opt->type_name(f.value_name);
+        opt->type_name(MetavarFor(f));
         break;
     }
     opts[f.name] = opt;
@@ -284,7 +368,7 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
     *early_output = app.help();
     return Status::Ok();
   } catch (const CLI::CallForVersion&) {
-    *early_output = spec_in.name + " " + INITKIT_VERSION + "\n";
+    *early_output = VersionText(spec_in.name);
     return Status::Ok();
   } catch (const CLI::ParseError& e) {
     return Status::Usage(std::string(e.what()) + " (see --help)");
@@ -395,10 +479,43 @@ Status ParseConfig(const ToolSpec& spec_in, const std::vector<std::string>& args
   return Status::Ok();
 }
 
-int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out) {
+std::vector<std::string> UnknownEnvironmentWarnings(const ToolSpec& spec, const Environment& env) {
+  std::vector<std::string> known_env;
+  std::vector<std::string> flag_of;  // flag_of[i] names the flag read from known_env[i]
+  for (const FlagSpec& f : AllFlags(spec)) {
+    known_env.push_back(EnvNameFor(f.name));
+    flag_of.push_back("--" + f.name);
+    if (f.credential) {
+      known_env.push_back(EnvNameFor(f.name + "-file"));
+      flag_of.push_back("--" + f.name + "-file");
+    }
+  }
+  std::vector<std::string> warnings;
+  for (const auto& [name, value] : env) {
+    if (name.rfind("INITKIT_", 0) != 0) continue;
+    if (std::find(known_env.begin(), known_env.end(), name) != known_env.end()) continue;
+    if (std::find(std::begin(kOtherEnvironment), std::end(kOtherEnvironment), name) !=
+        std::end(kOtherEnvironment)) {
+      continue;
+    }
+    std::string w = name + " is set but " + spec.name + " has no such setting; it is ignored";
+    std::string best = ClosestMatch(name, known_env);
+    if (!best.empty()) {
+      size_t i = static_cast<size_t>(std::find(known_env.begin(), known_env.end(), best) -
+                                     known_env.begin());
+      w += " (did you mean " + best + ", the environment form of " + flag_of[i] + "?)";
+    }
+    warnings.push_back(std::move(w));
+  }
+  return warnings;
+}
+
+Status InitTool(const ToolSpec& spec, int argc, char** argv, Config* out, bool* finished) {
+  *finished = false;
   std::vector<std::string> args(argv, argv + argc);
   std::string early;
-  Status st = ParseConfig(spec, args, CurrentEnvironment(), out, &early);
+  const Environment env = CurrentEnvironment();
+  Status st = ParseConfig(spec, args, env, out, &early);
   log::Level level = log::Level::kInfo;
   log::Format format = log::DefaultFormat();
   if (st.ok()) {
@@ -408,16 +525,29 @@ int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out) {
     SetProgressInterval(out->GetDuration("progress-interval"));
   }
   log::Init(spec.name, format, level);
-  if (!st.ok()) {
-    log::Error(st.message(), {{"exit_code", kExitUsage}});
-    return kExitUsage;
-  }
+  if (!st.ok()) return st;
   if (!early.empty()) {
     (void)std::fwrite(early.data(), 1, early.size(), stdout);
     (void)std::fflush(stdout);
-    return kExitOk;
+    *finished = true;
+    return Status::Ok();
   }
-  return -1;
+  for (const std::string& w : UnknownEnvironmentWarnings(spec, env)) log::Warn(w);
+  if (!out->command().empty()) {
+    std::string path;
+    INITKIT_RETURN_IF_ERROR(ResolveCommand(out->command()[0], &path));
+  }
+  return Status::Ok();
+}
+
+int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out) {
+  bool finished = false;
+  Status st = InitTool(spec, argc, argv, out, &finished);
+  if (!st.ok()) {
+    log::Error(st.message(), {{"exit_code", st.ExitCode()}});
+    return st.ExitCode();
+  }
+  return finished ? kExitOk : -1;
 }
 
 Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {

@@ -26,7 +26,7 @@ struct FlagSpec {
   std::vector<std::string> choices;  // allowed values; empty = any
   bool negatable = false;            // bools: also accept --no-NAME
   bool required = false;
-  std::string value_name = "VALUE";  // shown in --help
+  std::string value_name;  // metavar in --help and the reference; "" = MetavarFor's default
 };
 
 /// A positional argument (e.g. initkit-secrets' sync|teardown|plan).
@@ -49,7 +49,22 @@ struct ToolSpec {
 /// Appends a flag row to `spec` and returns it for further settings (valid
 /// until the next row is added).
 FlagSpec& AddFlag(ToolSpec* spec, std::string name, FlagType type, std::string default_value,
-                  std::string help, std::string value_name = "VALUE");
+                  std::string help, std::string value_name = "");
+
+/// The flags every tool has (--log-format, --log-level, --termination-log,
+/// ...), in the order they are listed after a tool's own.
+std::vector<FlagSpec> CommonFlags();
+
+/// The tool's flags followed by CommonFlags(): what ParseConfig accepts.
+std::vector<FlagSpec> AllFlags(const ToolSpec& spec);
+
+/// The metavar shown for a flag's value: its value_name, else derived from
+/// its type: the choices joined by '|', DURATION, N, or VALUE for free text
+/// (which the reference test rejects: every text flag names its metavar).
+std::string MetavarFor(const FlagSpec& flag);
+
+/// The flag's --help line: its help text, choices, default, env name.
+std::string HelpLineFor(const FlagSpec& flag);
 
 /// The environment a parse sees; tests pass their own.
 using Environment = std::map<std::string, std::string>;
@@ -92,15 +107,31 @@ class Config {
 std::string EnvNameFor(const std::string& flag);
 
 /// Parses args (args[0] is the program) and env against spec, adding the
-/// common --log-format/--log-level/--progress-interval flags. On --help or --version it fills
+/// common flags. On --help, --version or --help-format=FORMAT it fills
 /// *early_output with the text for stdout and returns Ok: the caller prints
-/// it and exits 0. Errors are Usage statuses naming the flag or env var.
+/// it and exits 0. Errors are Usage statuses naming the flag or env var; an
+/// unknown flag's error suggests the closest one ("did you mean --from?").
 /// Credential values (and file contents) are registered for redaction.
 Status ParseConfig(const ToolSpec& spec, const std::vector<std::string>& args,
                    const Environment& env, Config* out, std::string* early_output);
 
-/// Parses, initialises logging from --log-format/--log-level, and handles
-/// --help/--version. Returns -1 to continue, else the exit code for main.
+/// One warning per INITKIT_* variable in `env` that no flag of `spec` reads
+/// (a typo such as INITKIT_DB_HOTS would otherwise be ignored silently),
+/// naming the closest flag when one is close. Variables the tools read
+/// outside the flag tables (INITKIT_SERVICEACCOUNT_DIR) are not reported.
+std::vector<std::string> UnknownEnvironmentWarnings(const ToolSpec& spec, const Environment& env);
+
+/// Everything before a tool's work: parses argv and the environment
+/// (ParseConfig), initialises logging from --log-format/--log-level, warns
+/// about unknown INITKIT_* variables, prints --help/--version/--help-format
+/// output (then *finished is true: exit 0), and checks that the `-- CMD` can
+/// be run (ResolveCommand: NotFound/NotExecutable before any work is done).
+/// Errors are returned, not logged: the caller reports them (ToolMain).
+Status InitTool(const ToolSpec& spec, int argc, char** argv, Config* out, bool* finished);
+
+/// InitTool for mains that map exit codes themselves (prefer ToolMain):
+/// returns -1 to continue, else the exit code for main, after logging the
+/// error.
 int ParseAndInit(const ToolSpec& spec, int argc, char** argv, Config* out);
 
 /// A duration: "250ms", "2s", "5m", "1h", or a bare number of seconds.

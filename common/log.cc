@@ -13,6 +13,9 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
 
 namespace initkit::log {
 namespace {
@@ -53,36 +56,23 @@ std::shared_ptr<spdlog::logger> MakeLogger() {
   return logger;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          (void)std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));  // UTF-8 passes through
-        }
-    }
-  }
-  out->push_back('"');
+// A JSON string literal of `s` (quotes included), bytes that are not UTF-8
+// replaced the way DumpJson replaces them.
+std::string JsonString(std::string_view s) {
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A literal field's value ("42", "true", "1.5", "null") as JSON; anything
+// else a literal cannot hold stays a string.
+nlohmann::ordered_json LiteralValue(const std::string& v) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(v, nullptr, false);
+  if (j.is_discarded() || j.is_structured() || j.is_string()) return v;
+  return j;
+}
+
+bool IsWordByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 std::string Timestamp() {
@@ -178,33 +168,22 @@ void Write(Level level, std::string_view msg, const Fields& fields) {
     format = s.format;
   }
   std::string line;
-  line.reserve(128 + msg.size());
   if (format == Format::kJson) {
-    line += "{\"ts\":\"" + Timestamp() + "\",\"level\":\"" + LevelName(level) + "\",\"tool\":";
-    AppendJsonString(&line, tool);
-    line += ",\"msg\":";
-    AppendJsonString(&line, Redact(msg));
+    nlohmann::ordered_json record;
+    record["ts"] = Timestamp();
+    record["level"] = LevelName(level);
+    record["tool"] = tool;
+    record["msg"] = Redact(msg);
     for (const Field& f : fields) {
-      line.push_back(',');
-      AppendJsonString(&line, f.key);
-      line.push_back(':');
-      if (f.literal) {
-        line += f.value;
-      } else {
-        AppendJsonString(&line, Redact(f.value));
-      }
+      record[f.key] = f.literal ? LiteralValue(f.value) : nlohmann::ordered_json(Redact(f.value));
     }
-    line.push_back('}');
+    line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line += Timestamp() + " " + LevelName(level) + " " + tool + ": " + Redact(msg);
+    line = Timestamp() + " " + LevelName(level) + " " + tool + ": " + ToValidUtf8(Redact(msg));
     for (const Field& f : fields) {
-      std::string v = f.literal ? f.value : Redact(f.value);
-      line += " " + f.key + "=";
-      if (!f.literal && NeedsQuoting(v)) {
-        AppendJsonString(&line, v);
-      } else {
-        line += v;
-      }
+      std::string v = f.literal ? f.value : ToValidUtf8(Redact(f.value));
+      line += " " + ToValidUtf8(f.key) + "=";
+      line += (!f.literal && NeedsQuoting(v)) ? JsonString(v) : v;
     }
   }
   logger->log(spdlog::level::info, line);
@@ -225,13 +204,36 @@ std::string Redact(std::string_view text) {
   std::shared_lock lock(s.mu);
   std::string out(text);
   for (const std::string& secret : s.values) {
+    const bool anywhere = secret.size() >= kMinSubstringSecret;
     size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {
-      out.replace(pos, secret.size(), kMask);
-      pos += kMask.size();
+      size_t end = pos + secret.size();
+      bool alone =
+          (pos == 0 || !IsWordByte(out[pos - 1])) && (end == out.size() || !IsWordByte(out[end]));
+      if (anywhere || alone) {
+        out.replace(pos, secret.size(), kMask);
+        pos += kMask.size();
+      } else {
+        ++pos;
+      }
     }
   }
   return out;
+}
+
+nlohmann::json RedactJson(const nlohmann::json& doc) {
+  if (doc.is_string()) return Redact(doc.get_ref<const std::string&>());
+  if (doc.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, value] : doc.items()) out[key] = RedactJson(value);
+    return out;
+  }
+  if (doc.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& value : doc) out.push_back(RedactJson(value));
+    return out;
+  }
+  return doc;
 }
 
 void ClearSecretsForTest() {

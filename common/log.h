@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace initkit::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
@@ -39,6 +41,10 @@ Format DefaultFormat();
 bool ParseLevel(std::string_view text, Level* out);
 bool Enabled(Level level);
 
+/// Writes one record. A JSON record is one line of valid JSON whatever the
+/// bytes: text that is not UTF-8 is replaced as DumpJson does (U+FFFD).
+/// Registered secrets are masked in the message and in string field values
+/// (Redact); keys and field names are never rewritten.
 void Write(Level level, std::string_view msg, const Fields& fields);
 inline void Debug(std::string_view msg, const Fields& f = {}) { Write(Level::kDebug, msg, f); }
 inline void Info(std::string_view msg, const Fields& f = {}) { Write(Level::kInfo, msg, f); }
@@ -48,9 +54,22 @@ inline void Error(std::string_view msg, const Fields& f = {}) { Write(Level::kEr
 /// Registers a credential value: from now on it is masked as "[REDACTED]" in
 /// every record and in Redact(). Empty values are ignored.
 void AddSecret(std::string_view value);
+
 /// `text` with every registered secret masked. Use it for anything a tool
 /// prints on stdout that could hold one (error texts, dry-run output).
+/// Secrets of kMinSubstringSecret bytes or more are masked wherever they
+/// occur. Shorter ones (a 1-character password is legal, if unwise) are
+/// masked where they stand alone: the whole text, or bounded on both sides
+/// by a byte that is not a letter or digit ("password=ab," but not "about"):
+/// masking every "a" would make the logs unreadable and reveal nothing a
+/// reader could not guess, since a short secret's letters occur anyway.
 std::string Redact(std::string_view text);
+constexpr size_t kMinSubstringSecret = 4;
+
+/// A copy of `doc` with Redact applied to every string value, at any depth.
+/// Object keys are left alone: a key that happens to equal a secret is a
+/// field name, not the secret (use this, not Redact(dump), for JSON output).
+nlohmann::json RedactJson(const nlohmann::json& doc);
 /// Forgets all secrets (tests only).
 void ClearSecretsForTest();
 

@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "common/file_util.h"
 #include "common/signals.h"
@@ -238,6 +241,54 @@ Status RunCommand(const std::vector<std::string>& argv) {
   INITKIT_RETURN_IF_ERROR(child.Start(argv));
   child.Wait();
   return child.Result();
+}
+
+namespace {
+
+// errno of exec'ing `path`, as far as stat/access can tell: 0, ENOENT,
+// EACCES (not a regular file, or no execute permission).
+int ExecCheck(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOTDIR ? ENOENT : errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (::access(path.c_str(), X_OK) != 0) return errno;
+  return 0;
+}
+
+}  // namespace
+
+Status ResolveCommand(const std::string& name, std::string* path) {
+  if (name.empty()) return Status::Usage("empty command");
+  if (name.find('/') != std::string::npos) {
+    int err = ExecCheck(name);
+    if (err != 0) return ExecFailure(name, err);
+    *path = name;
+    return Status::Ok();
+  }
+  const char* env_path = std::getenv("PATH");
+  std::string search = env_path ? env_path : "/bin:/usr/bin";  // glibc's default
+  bool found_unusable = false;
+  int unusable_err = 0;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = search.find(':', start);
+    std::string dir = search.substr(start, colon == std::string::npos ? colon : colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    int err = ExecCheck(candidate);
+    if (err == 0) {
+      *path = candidate;
+      return Status::Ok();
+    }
+    // execvp goes on past a match it may not run, and reports EACCES at the end.
+    if (err != ENOENT && !found_unusable) {
+      found_unusable = true;
+      unusable_err = err;
+    }
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (found_unusable) return ExecFailure(name, unusable_err);
+  return Status::NotFound("cannot run '" + name + "': not found in PATH");
 }
 
 Status ExecReplace(const std::vector<std::string>& argv) {

@@ -58,6 +58,14 @@ class Child {
 /// Runs argv to completion (Child::Start + Wait + Result).
 Status RunCommand(const std::vector<std::string>& argv);
 
+/// Finds the program `name` the way execvp(3) would (a name with a '/' as
+/// it is, else the first executable match in $PATH, or "/bin:/usr/bin"
+/// when PATH is unset) and stores its path in *path. Fails like the exec
+/// would, before any work is done: NotFound (127) when nothing is there,
+/// NotExecutable (126) when only a directory or a file without the execute
+/// permission matches. Used to check `-- CMD` up front (ParseAndInit).
+Status ResolveCommand(const std::string& name, std::string* path);
+
 /// Replaces this process with argv (the contract's `-- CMD`): same PID,
 /// clean signal mask. Returns only on failure: NotFound or NotExecutable.
 Status ExecReplace(const std::vector<std::string>& argv);

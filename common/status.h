@@ -6,10 +6,11 @@
 
 namespace initkit {
 
-/// Status is the error value passed up to main, which maps its kind to the
-/// contract's exit code (ExitCodeFor). Messages carry context (what, which
-/// path/URL/key, why) and never a credential value.
-class Status {
+/// Status is the error value passed up to main, where ToolMain maps its kind
+/// to the exit code (ExitCode()). Messages carry context (what, which
+/// path/URL/key, why) and never a credential value. [[nodiscard]]: an
+/// ignored Status is an ignored error; discard one on purpose with (void).
+class [[nodiscard]] Status {
  public:
   enum class Kind {
     kOk,
@@ -43,7 +44,7 @@ class Status {
   /// Returns a copy whose message is "<context>: <message>"; ok stays ok.
   Status Annotate(const std::string& context) const;
 
-  /// The exit code the contract assigns to this status.
+  /// The exit code of this status (see exit_status.h).
   int ExitCode() const;
 
  private:

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 #include "tests/fakes/test_util.h"
@@ -144,7 +145,93 @@ TEST(ConfigTest, HelpAndVersionGoToEarlyOutput) {
   EXPECT_NE(early.find("INITKIT_DB_HOST"), std::string::npos);
   EXPECT_NE(early.find("--db-password-file"), std::string::npos);
   ASSERT_TRUE(Parse({"--version"}, {}, &c, &early).ok());
-  EXPECT_EQ(early, std::string("initkit-test ") + INITKIT_VERSION + "\n");
+  EXPECT_EQ(early.rfind(std::string("initkit-test ") + INITKIT_VERSION + "\ncommit ", 0), 0u)
+      << early;
+  EXPECT_NE(early.find("\nglibc 2."), std::string::npos) << early;
+}
+
+TEST(ConfigTest, UnknownFlagSuggestsTheClosestOne) {
+  Config c;
+  Status st = Parse({"--db-hots", "x"}, {}, &c);
+  EXPECT_EQ(st.ExitCode(), 2);
+  EXPECT_EQ(st.message(), "unknown flag --db-hots; did you mean --db-host?");
+  st = Parse({"--mdoe=a"}, {}, &c);
+  EXPECT_EQ(st.message(), "unknown flag --mdoe; did you mean --mode?");
+  st = Parse({"--db-password-fiel", "x"}, {}, &c);
+  EXPECT_EQ(st.message(), "unknown flag --db-password-fiel; did you mean --db-password-file?");
+  st = Parse({"--termination-lgo", "x"}, {}, &c);  // common flags are candidates too
+  EXPECT_EQ(st.message(), "unknown flag --termination-lgo; did you mean --termination-log?");
+  st = Parse({"--zzzzzzzz"}, {}, &c);
+  EXPECT_EQ(st.message(), "unknown flag --zzzzzzzz (see --help)");
+  // After "--" everything belongs to the command.
+  EXPECT_TRUE(Parse({"--", "php", "--db-hots"}, {}, &c).ok());
+}
+
+TEST(ConfigTest, UnknownInitkitVariablesAreNamedWithTheClosestFlag) {
+  std::vector<std::string> w =
+      UnknownEnvironmentWarnings(TestSpec(), {{"INITKIT_DB_HOTS", "h"},
+                                              {"INITKIT_DB_HOST", "h"},
+                                              {"INITKIT_DB_PASSWORD_FILE", "/f"},
+                                              {"INITKIT_LOG_LEVEL", "debug"},
+                                              {"INITKIT_SERVICEACCOUNT_DIR", "/sa"},
+                                              {"INITKIT_COMPLETELY_DIFFERENT", "1"},
+                                              {"OTHER_VAR", "1"}});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0],
+            "INITKIT_COMPLETELY_DIFFERENT is set but initkit-test has no such setting; it is "
+            "ignored");
+  EXPECT_EQ(w[1],
+            "INITKIT_DB_HOTS is set but initkit-test has no such setting; it is ignored (did you "
+            "mean INITKIT_DB_HOST, the environment form of --db-host?)");
+}
+
+TEST(ConfigTest, MetavarsDeriveFromTheType) {
+  EXPECT_EQ(MetavarFor({.name = "t", .type = FlagType::kDuration}), "DURATION");
+  EXPECT_EQ(MetavarFor({.name = "n", .type = FlagType::kInt}), "N");
+  EXPECT_EQ(MetavarFor({.name = "b", .type = FlagType::kBool, .value_name = "VALUE"}), "");
+  EXPECT_EQ(MetavarFor({.name = "m", .choices = {"a", "b"}}), "a|b");
+  EXPECT_EQ(MetavarFor({.name = "p", .value_name = "PATH"}), "PATH");
+  EXPECT_EQ(MetavarFor({.name = "s"}), "VALUE");  // the reference test rejects this
+}
+
+TEST(ConfigTest, HelpFormatPrintsTheReferenceBeforeAnyCheck) {
+  ToolSpec spec = TestSpec();
+  spec.flags.push_back({.name = "needed", .help = "n", .required = true, .value_name = "NAME"});
+  Config c;
+  std::string early;
+  ASSERT_TRUE(ParseConfig(spec, {"initkit-test", "--help-format=json"}, {}, &c, &early).ok());
+  nlohmann::json j = nlohmann::json::parse(early);
+  EXPECT_EQ(j["name"], "initkit-test");
+  bool saw_password = false;
+  for (const auto& f : j["flags"]) {
+    if (f["name"] == "db-password") {
+      saw_password = true;
+      EXPECT_EQ(f["env"], "INITKIT_DB_PASSWORD");
+      EXPECT_EQ(f["file_env"], "INITKIT_DB_PASSWORD_FILE");
+      EXPECT_EQ(f["credential"], true);
+    }
+  }
+  EXPECT_TRUE(saw_password);
+  for (const char* format : {"markdown", "man", "bash", "zsh", "fish"}) {
+    ASSERT_TRUE(ParseConfig(spec, {"initkit-test", "--help-format", format}, {}, &c, &early).ok());
+    EXPECT_NE(early.find(std::string(format) == "man" ? "db\\-host" : "db-host"), std::string::npos)
+        << format;
+  }
+  Status st = ParseConfig(spec, {"initkit-test", "--help-format=pdf"}, {}, &c, &early);
+  EXPECT_EQ(st.ExitCode(), 2);
+  EXPECT_NE(st.message().find("markdown"), std::string::npos) << st.message();
+}
+
+TEST(ConfigTest, TerminationLogIsACommonFlagWithAnOffSwitch) {
+  Config c;
+  ASSERT_TRUE(Parse({}, {}, &c).ok());
+  EXPECT_EQ(c.Get("termination-log"), "/dev/termination-log");
+  EXPECT_FALSE(c.IsSet("termination-log"));
+  ASSERT_TRUE(Parse({"--termination-log", ""}, {}, &c).ok());
+  EXPECT_EQ(c.Get("termination-log"), "");
+  EXPECT_TRUE(c.IsSet("termination-log"));
+  ASSERT_TRUE(Parse({}, {{"INITKIT_TERMINATION_LOG", ""}}, &c).ok());
+  EXPECT_EQ(c.Get("termination-log"), "");
 }
 
 TEST(ConfigTest, CommandAfterDoubleDash) {

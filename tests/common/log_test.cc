@@ -59,5 +59,46 @@ TEST(LogTest, SecretsAreMaskedInMessagesAndFields) {
   log::ClearSecretsForTest();
 }
 
+TEST(LogTest, RecordsAreValidJsonWhateverTheBytes) {
+  log::Init("initkit-test", log::Format::kJson, log::Level::kInfo);
+  std::string out = CaptureStderr([] {
+    log::Info("db caf\xe9", {{"db", "caf\xe9"}, {"k\xff", "v"}, {"ctl", "a\x01\x7f"}});
+  });
+  nlohmann::json j = nlohmann::json::parse(out);  // throws on invalid UTF-8
+  EXPECT_EQ(j["msg"], "db caf\xef\xbf\xbd");      // U+FFFD, as DumpJson writes it
+  EXPECT_EQ(j["db"], "caf\xef\xbf\xbd");
+  EXPECT_EQ(j["k\xef\xbf\xbd"], "v");
+  EXPECT_EQ(j["ctl"], "a\x01\x7f");
+  log::Init("initkit-test", log::Format::kText, log::Level::kInfo);
+  out = CaptureStderr([] { log::Info("caf\xe9", {{"db", "caf\xe9 x"}}); });
+  EXPECT_NE(out.find("caf\xef\xbf\xbd db=\"caf\xef\xbf\xbd x\""), std::string::npos) << out;
+}
+
+TEST(LogTest, RedactionRewritesValuesNeverKeys) {
+  log::Init("initkit-test", log::Format::kJson, log::Level::kInfo);
+  log::AddSecret("secret");
+  std::string out = CaptureStderr([] { log::Info("the secret", {{"secret", "a secret b"}}); });
+  nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["msg"], "the [REDACTED]");
+  EXPECT_EQ(j["secret"], "a [REDACTED] b");
+  nlohmann::json doc = {{"secret", {{"secret", "secret"}, {"list", {"x secret", 1}}}}};
+  nlohmann::json red = log::RedactJson(doc);
+  EXPECT_EQ(
+      red, (nlohmann::json{{"secret", {{"secret", "[REDACTED]"}, {"list", {"x [REDACTED]", 1}}}}}));
+  log::ClearSecretsForTest();
+}
+
+TEST(LogTest, ShortSecretsAreMaskedWhereTheyStandAlone) {
+  log::AddSecret("x");
+  log::AddSecret("ab");
+  EXPECT_EQ(log::Redact("x"), "[REDACTED]");
+  EXPECT_EQ(log::Redact("password=x, user=ab"), "password=[REDACTED], user=[REDACTED]");
+  EXPECT_EQ(log::Redact("'ab'"), "'[REDACTED]'");
+  EXPECT_EQ(log::Redact("max about taxi"), "max about taxi");  // inside words: left alone
+  log::AddSecret("abcd");                                      // kMinSubstringSecret bytes
+  EXPECT_EQ(log::Redact("xxabcdxx"), "xx[REDACTED]xx");
+  log::ClearSecretsForTest();
+}
+
 }  // namespace
 }  // namespace initkit

@@ -1,10 +1,14 @@
 #include "common/process.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
 
 #include <gtest/gtest.h>
 
 #include "common/signals.h"
+#include "tests/fakes/test_util.h"
 
 namespace initkit {
 namespace {
@@ -73,6 +77,58 @@ TEST(ChildTest, StopSignalIsForwardedAndReportedAsInterrupted) {
   EXPECT_FALSE(signals::SleepFor(std::chrono::seconds(30)));  // returns at once once stopped
   signals::ResetForTest();
   EXPECT_TRUE(signals::SleepFor(std::chrono::milliseconds(1)));
+}
+
+// Sets PATH for one test and restores it.
+class ScopedPath {
+ public:
+  explicit ScopedPath(const std::string& path) {
+    const char* old = std::getenv("PATH");
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    ::setenv("PATH", path.c_str(), 1);
+  }
+  ~ScopedPath() {
+    if (had_) {
+      ::setenv("PATH", old_.c_str(), 1);
+    } else {
+      ::unsetenv("PATH");
+    }
+  }
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
+TEST(ResolveCommandTest, FindsWhatExecWouldRunAndFailsLikeIt) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.Sub("a/tool"), "#!/bin/sh\n", 0644);  // not executable
+  testing::WriteFile(dir.Sub("b/tool"), "#!/bin/sh\n", 0755);
+  testing::WriteFile(dir.Sub("a/only-here"), "#!/bin/sh\n", 0644);
+  ASSERT_EQ(::mkdir(dir.Sub("b/subdir").c_str(), 0755), 0);
+  std::string path;
+  {
+    ScopedPath p(dir.Sub("a") + ":" + dir.Sub("b"));
+    ASSERT_TRUE(ResolveCommand("tool", &path).ok());
+    EXPECT_EQ(path, dir.Sub("b/tool"));  // past the match it may not run, as execvp
+    Status st = ResolveCommand("only-here", &path);
+    EXPECT_EQ(st.ExitCode(), 126) << st.message();
+    EXPECT_NE(st.message().find("only-here"), std::string::npos);
+    st = ResolveCommand("subdir", &path);
+    EXPECT_EQ(st.ExitCode(), 126) << st.message();
+    st = ResolveCommand("no-such-tool", &path);
+    EXPECT_EQ(st.ExitCode(), 127) << st.message();
+    EXPECT_NE(st.message().find("no-such-tool"), std::string::npos);
+  }
+  ASSERT_TRUE(ResolveCommand("sh", &path).ok());
+  EXPECT_EQ(path.substr(path.size() - 3), "/sh");
+  EXPECT_EQ(ResolveCommand("/nonexistent/cmd", &path).ExitCode(), 127);
+  EXPECT_EQ(ResolveCommand("/etc/passwd", &path).ExitCode(), 126);
+  EXPECT_EQ(ResolveCommand(dir.Sub("b"), &path).ExitCode(), 126);
+  EXPECT_EQ(ResolveCommand(dir.Sub("b/tool/x"), &path).ExitCode(), 127);  // ENOTDIR
+  ASSERT_TRUE(ResolveCommand(dir.Sub("b/tool"), &path).ok());
+  EXPECT_EQ(path, dir.Sub("b/tool"));
 }
 
 }  // namespace

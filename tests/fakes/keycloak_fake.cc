@@ -62,7 +62,7 @@ std::map<std::string, std::string> ParseForm(const std::string& body) {
 
 std::string Random(std::size_t n) {
   std::string s;
-  RandomAlnum(n, &s);
+  (void)RandomAlnum(n, &s);  // cannot fail: the kernel always has randomness
   RegisterCredential(s, "keycloak fake token or client secret");
   return s;
 }
@@ -175,7 +175,7 @@ void KeycloakFake::SetClientSecret(const std::string& client_id, const std::stri
 std::string KeycloakFake::AddClient(json rep) {
   std::lock_guard<std::mutex> l(mu_);
   std::string id;
-  RandomUuid(&id);
+  (void)RandomUuid(&id);
   rep["id"] = id;
   if (!rep.contains("secret")) rep["secret"] = Random(32);
   StoreAsSets(&rep);
@@ -299,7 +299,7 @@ FakeResponse KeycloakFake::HandleAdmin(const FakeRequest& req, const std::string
         }
       }
       std::string id;
-      RandomUuid(&id);
+      (void)RandomUuid(&id);
       rep["id"] = id;
       if (!rep.value("publicClient", false) && !rep.contains("secret")) rep["secret"] = Random(32);
       StoreAsSets(&rep);
