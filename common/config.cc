@@ -14,8 +14,8 @@
 #include "common/file_util.h"
 #include "common/flag_reference.h"
 #include "common/log.h"
-#include "common/retry.h"
 #include "common/process.h"
+#include "common/retry.h"
 #include "common/strings.h"
 
 extern char** environ;
