@@ -199,7 +199,7 @@ echo json_encode($out), "\n";
 
 
 def scenario_compose(env):
-    from podrunner import check, check_preload_command, seed_redis, check_redis_flushed, db_counts
+    from podrunner import check, check_preload_command, seed_redis, check_redis_flushed, db_counts, check_app_env
     import json
     stack = Stack(env, env.work)
     seed_redis(env)
@@ -240,6 +240,10 @@ def scenario_compose(env):
     seen = json.loads(stack.logs["php-fpm"].strip().splitlines()[-1])
     check(code == 0 and seen.get("env") and all(seen["env"].values()),
           f"php-fpm can read every *_FILE it is given ({sorted(seen.get('env', {}))})")
+    files_data = {}
+    for k, f in (("APP_DB_DEFAULT_PWD", "APP_DB_DEFAULT_PWD"), ("APP_ENCRYPTION_KEY", "APP_ENCRYPTION_KEY")):
+        files_data[k] = before[f].strip()
+    check_app_env(lambda cmd: stack.run("php-fpm", cmd), lambda: stack.logs["php-fpm"], "php-fpm", files_data)
     root_hash = hashlib.sha256(first["mariadb"]["MARIADB_ROOT_PASSWORD"].encode()).hexdigest()
     check(root_hash not in seen.get("hashes", []), "php-fpm cannot read the MariaDB root password")
 

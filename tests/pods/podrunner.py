@@ -232,7 +232,24 @@ def check_preload(pod, container):
           "the app's classes are preloaded")
 
 
-def deployment_main(env, ns, dep, checks):
+APP_ENV_CHECK = (
+    "require 'system/Kernel.php';"
+    "foreach (['APP_DB_DEFAULT_PWD', 'APP_ENCRYPTION_KEY'] as $k) {"
+    " $v = shop_env_file($k); echo $k, '=', $v === '' ? 'missing' : hash('sha256', $v), \"\\n\"; }")
+
+
+def check_app_env(run, logs, name, secret_data):
+    """The app in php-fpm finds its credentials (env or *_FILE, as
+    system/Kernel.php reads them) and they are the Secret's values."""
+    import hashlib
+    code = run(["php", "-r", APP_ENV_CHECK])
+    got = dict(line.split("=", 1) for line in logs().splitlines() if "=" in line and " " not in line)
+    for k in ("APP_DB_DEFAULT_PWD", "APP_ENCRYPTION_KEY"):
+        want = hashlib.sha256(secret_data[k].encode()).hexdigest()
+        check(code == 0 and got.get(k) == want, f"the app in {name} reads {k} and it is the Secret's value")
+
+
+def deployment_main(env, ns, dep, checks, secret_data=None):
     def hook(pod):
         app = pod.volume("app")
         check(os.path.exists(os.path.join(app, "index.php")), "bootstrap copied the app into the app volume")
@@ -246,6 +263,9 @@ def deployment_main(env, ns, dep, checks):
             env.kubelet.prepare_container(ns, pod.name, pod.spec, c, pod.vols, f"{pod.what} {c['name']}")
             if c["name"] == "php-fpm":
                 check_preload(pod, c)
+                data = secret_data or env.secret(ns, "shop-secrets")["data"]
+                check_app_env(lambda cmd: pod.run(c, command=cmd), lambda: pod.logs[c["name"]],
+                              "php-fpm", data)
             elif not image.runnable:
                 print(f"   (container {c['name']}: {c['image']} is not run here; env and mounts checked)")
     return hook
@@ -337,6 +357,28 @@ def scenario_argocd(env):
            ("RoleBinding", "initkit-secrets")} <= set(deleted),
           "the secrets hook's ServiceAccount, Role and RoleBinding are deleted once the sync succeeded")
 
+    # The next sync: the hooks again (BeforeHookCreation), APP_DB_DEFAULT_PWD
+    # rotates (initkit-secrets updates the Secret), the operator follows it,
+    # and migrate runs with the new password without seeding again.
+    print("== Argo CD sync #2: PreSync", flush=True)
+    old_pw = env.secret(ns, "shop-secrets")["data"]["APP_DB_DEFAULT_PWD"]
+
+    def after_job2(name):
+        if name == "initkit-secrets-sync":
+            data = env.secret(ns, "shop-secrets")["data"]
+            check(data["APP_DB_DEFAULT_PWD"] != old_pw, "sync #2 rotated APP_DB_DEFAULT_PWD (updated the Secret)")
+            svc.register_credential(data["APP_DB_DEFAULT_PWD"], "rotated shop-secrets value")
+            pw = data["APP_DB_DEFAULT_PWD"].replace("\\", "\\\\").replace("'", "\\'")
+            env.db.sql(f"ALTER USER 'shop'@'%' IDENTIFIED BY '{pw}'")
+        if name == "initkit-migrate":
+            c = db_counts(env, "shop")
+            check(c["seeds"] == 1 and c["products"] == 2, f"sync #2: migrate with the new password, no second seed ({c})")
+
+    sync.run_phase(presync, "PreSync", after_job2)
+    denied = [d for d in env.decisions() if not d["allowed"]]
+    check(not denied, f"no request was denied by RBAC in sync #2 ({denied[:3]})")
+    sync.finish(succeeded=True)
+
     print("== Argo CD: application deleted -> PostDelete", flush=True)
     teardown = load(f"{ex}/argocd/secrets-teardown.yaml")
     sync.run_phase(teardown, "PostDelete")
@@ -378,6 +420,8 @@ def scenario_image_volume(env):
             env.kubelet.prepare_container(ns, pod.name, pod.spec, c, pod.vols, f"{pod.what} {c['name']}")
             if c["name"] == "php-fpm":
                 check_preload(pod, c)
+                check_app_env(lambda cmd: pod.run(c, command=cmd), lambda: pod.logs[c["name"]],
+                              "php-fpm", env.secret(ns, "shop-secrets")["data"])
 
     env.kubelet.run_pod(ns, dep["spec"]["template"]["spec"], "deployment/shop-web", main_hook=hook)
 
