@@ -368,6 +368,9 @@ def check_pod(d, pod, labels, flags, by_kind):
             errors.append((w, "adds capabilities"))
         if (sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
             errors.append((w, "seccompProfile is not RuntimeDefault"))
+        if tool and c.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            errors.append((w, "initkit container without terminationMessagePolicy: FallbackToLogsOnError "
+                              "(kubectl describe would show no reason)"))
         if tool and sc.get("runAsUser") != INITKIT_UID:
             errors.append((w, "initkit container does not run as uid %d" % INITKIT_UID))
         res = c.get("resources") or {}
@@ -417,6 +420,9 @@ def check_pod(d, pod, labels, flags, by_kind):
         if initkit_tool(argv) != "initkit-preload":
             continue
         out = (flag_values(argv, "output") or [None])[-1]
+        if not flag_values(argv, "php-classes"):
+            errors.append((d.where, "initkit-preload judges with its built-in PHP 8.2 table: pass "
+                                    "--php-classes with the target image's class list"))
         ok = False
         for m in [m for f in mains if f["name"] == "php-fpm" for m in f.get("volumeMounts") or []]:
             cm = (volumes.get(m["name"]) or {}).get("configMap") or {}

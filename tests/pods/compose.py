@@ -131,7 +131,7 @@ class Stack:
                                                 self.mounts(name), s.get("working_dir", "/"), cmd)
 
     def run(self, name, command=None, timeout=120):
-        proc, log_path = self.start(name, command)
+        proc, log_path, _ = self.start(name, command)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -50,7 +50,25 @@ class Image:
         self.runnable = runnable
 
 
-def make_images(initkit_layer):
+def build_app_image(work):
+    """The shop app image: tests/pods/images/shop-app plus the step of its
+    Dockerfile that records the target PHP's built-in classes (for
+    initkit-preload --php-classes), run with this machine's PHP, which stands
+    in for the php-fpm image's."""
+    layer = os.path.join(work, "image-shop-app")
+    shutil.copytree(os.path.join(HERE, "images", "shop-app"), layer, symlinks=True)
+    out = subprocess.run(["php", "-r", PHP_CLASSES], capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(layer, "usr/local/app/php-classes.txt"), "w") as f:
+        f.write(out)
+    return layer
+
+
+# What the app image's build runs (k8s-examples/README.md, "php.ini for the preload list").
+PHP_CLASSES = ('echo implode("\\n", array_merge(get_declared_classes(), get_declared_interfaces(), '
+               'get_declared_traits())), "\\n";')
+
+
+def make_images(initkit_layer, app_layer):
     """Image references of the examples -> what stands in for them here."""
     images_dir = os.path.join(HERE, "images")
     php_env = {"PATH": DEFAULT_PATH, "PHP_INI_SCAN_DIR": ":/usr/local/etc/php/conf.d"}
@@ -59,7 +77,7 @@ def make_images(initkit_layer):
         "ghcr.io/example/initkit:": Image(initkit_layer, (65532, 65532), {"PATH": "/bin"}),
         # The client's images (seed 000): the built app in /usr/local/app; PHP 8.1
         # images stand in for Debian's PHP 8.2 here.
-        "registry.example.com/shop/app:": Image(os.path.join(images_dir, "shop-app")),
+        "registry.example.com/shop/app:": Image(app_layer),
         "registry.example.com/shop/php-cli:": Image(None, env=php_env),
         "registry.example.com/shop/php-fpm:": Image(None, env=php_env),
         # Seed 001's Laravel image: PHP and the source in /var/www/html.
@@ -399,7 +417,22 @@ class Kubelet:
                 sh.append(f"/usr/bin/ln -s {target} {q(root)}/{link}")
         sh += [f"$D -p {q(root)}/proc {q(root)}/dev {q(root)}/tmp {q(root)}/run {q(root)}/var",
                f"/usr/bin/chmod 1777 {q(root)}/tmp",
-               f"$M -t proc proc {q(root)}/proc", f"$M --rbind /dev {q(root)}/dev"]
+               f"$M -t proc proc {q(root)}/proc",
+               # /dev as a runtime makes it: a tmpfs with the usual devices.
+               f"$M -t tmpfs -o mode=755,nosuid dev {q(root)}/dev"]
+        for dev in ("null", "zero", "full", "random", "urandom", "tty"):
+            sh += [f": > {q(root)}/dev/{dev}", f"$M --bind /dev/{dev} {q(root)}/dev/{dev}"]
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            sh.append(f"/usr/bin/ln -s {target} {q(root)}/dev/{name}")
+        sh += [f"$D {q(root)}/dev/shm", f"$M -t tmpfs -o mode=1777 shm {q(root)}/dev/shm"]
+        # The kubelet's terminationMessagePath (default /dev/termination-log):
+        # a file the container may write, read back when it ended.
+        term = os.path.join(cdir, "termination-log")
+        open(term, "w").close()
+        os.chmod(term, 0o666)
+        path = c.get("terminationMessagePath", "/dev/termination-log")
+        sh += [f": > {q(root + path)}", f"$M --bind {q(term)} {q(root + path)}"]
         for src, path, ro in mounts:
             dst = root + path
             if os.path.isdir(src):
@@ -432,7 +465,7 @@ class Kubelet:
                                 + command, env=env, stdout=logf, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         logf.close()
-        return proc, log_path
+        return proc, log_path, term
 
     def prepare_container(self, ns, pod_name, pod_spec, c, vols, what):
         image = find_image(self.images, c["image"])
@@ -471,7 +504,8 @@ class Kubelet:
         for c in pod_spec.get("initContainers", []):
             code = pod.run(c, timeout)
             if code != 0:
-                raise PodError(f"{what}: init container {c['name']} exited {code}:\n{pod.logs[c['name']]}")
+                raise PodError(f"{what}: init container {c['name']} exited {code}: Message: "
+                               f"{pod.messages[c['name']]}")
         if main_hook:
             main_hook(pod)
             return pod
@@ -479,8 +513,20 @@ class Kubelet:
         for c, started in procs:
             code = pod.wait(c, started, timeout)
             if code != 0:
-                raise PodError(f"{what}: container {c['name']} exited {code}:\n{pod.logs[c['name']]}")
+                raise PodError(f"{what}: container {c['name']} exited {code}: Message: "
+                               f"{pod.messages[c['name']]}")
         return pod
+
+
+def termination_message(c, term, logs, code):
+    """The kubelet's rule: the file's content (4096 bytes at most); with
+    FallbackToLogsOnError and an empty file on a failure, the log tail (80
+    lines, 2048 bytes)."""
+    with open(term, "rb") as f:
+        msg = f.read(4096).decode(errors="replace").strip()
+    if not msg and code != 0 and c.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+        msg = "\n".join(logs.splitlines()[-80:])[-2048:]
+    return msg
 
 
 def q(s):
@@ -492,6 +538,7 @@ class Pod:
         self.kubelet, self.ns, self.name, self.spec = kubelet, ns, name, spec
         self.dir, self.vols, self.what = pod_dir, vols, what
         self.logs = {}
+        self.messages = {}  # what `kubectl describe pod` shows as Message
 
     def volume(self, name):
         return self.vols[name][0]
@@ -512,7 +559,7 @@ class Pod:
         return k.start_container(self.dir, c, image, env, sec, mounts, workdir, cmd)
 
     def wait(self, c, started, timeout):
-        proc, log_path = started
+        proc, log_path, term = started
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -521,10 +568,13 @@ class Pod:
             code = 124 if code == 0 else code
         with open(log_path, "rb") as f:
             self.logs[c["name"]] = f.read().decode(errors="replace")
-        self.kubelet.log(f"  [{self.what}] {c['name']}: exit {code}")
-        self.kubelet.log_output(self.logs[c["name"]])
         if code < 0:
             code = 128 - code
+        self.messages[c["name"]] = termination_message(c, term, self.logs[c["name"]], code)
+        self.kubelet.log(f"  [{self.what}] {c['name']}: exit {code}")
+        self.kubelet.log_output(self.logs[c["name"]])
+        if code != 0:
+            self.kubelet.log(f"  [{self.what}] {c['name']}: Message: {self.messages[c['name']]}")
         return code
 
     def run(self, c, timeout=120, command=None):

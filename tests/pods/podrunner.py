@@ -74,7 +74,7 @@ class Env:
         for t in TOOLS:
             shutil.copy2(os.path.join(args.bin_dir, t), os.path.join(initkit_layer, "bin", t))
         hosts = "127.0.0.1 localhost " + " ".join(svc.HOST_NAMES) + "\n"
-        self.images = kl.make_images(initkit_layer)
+        self.images = kl.make_images(initkit_layer, kl.build_app_image(work))
         self.kubelet = kl.Kubelet(self.cluster, work, self.images, hosts, bundle, print)
         self.kubelet.log_output = log_output
 
