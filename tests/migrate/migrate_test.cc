@@ -279,6 +279,9 @@ TEST_F(MigrateTest, LockWaitNamesTheHoldersHostAndPort) {
   const std::string where = rows.at(0).at(1).value_or("");
   ASSERT_EQ(where.rfind("127.0.0.1:", 0), 0u) << where;  // host:port of a TCP client
 
+  auto st = RunBinary("initkit-migrate", Flags({"--status"}));
+  EXPECT_NE(st.out.find("\"lock_holder_host\":\"" + where + "\""), std::string::npos) << st.out;
+
   auto r = RunBinary("initkit-migrate", Flags({"--migrate-cmd", "true", "--lock-timeout", "3500ms",
                                                "--progress-interval", "500ms"}));
   EXPECT_EQ(r.exit_code, 124) << r.err;

@@ -58,6 +58,23 @@ bool Truthy(const std::optional<std::string>& v) {
   return v && !v->empty() && *v != "0" && *v != "false";
 }
 
+// The processlist's HOST (host:port of a TCP client, "localhost" for a
+// socket) and USER of connection `id`. False when the row is not visible:
+// without the PROCESS privilege a user sees only its own connections.
+bool LookUpConnection(db::Connection* conn, const std::string& id, std::string* host,
+                      std::string* user) {
+  std::vector<db::Row> rows;
+  if (!conn->Prepared("SELECT HOST, USER FROM information_schema.PROCESSLIST WHERE ID = ?", {id},
+                      "looking the lock holder up in the processlist", &rows)
+           .ok() ||
+      rows.empty() || rows[0].size() != 2 || !rows[0][0]) {
+    return false;
+  }
+  *host = *rows[0][0];
+  *user = rows[0][1].value_or("");
+  return true;
+}
+
 // One run: the options and what it talks to.
 class Migration {
  public:
@@ -167,15 +184,8 @@ void Migration::IdentifyHolder(db::Connection* conn, Clock::time_point asked, Ho
   holder->since = asked;
   holder->where = "an unknown host (the processlist does not show connection " + holder->id +
                   " to user '" + o_.db.user + "')";
-  std::string user;
-  std::vector<db::Row> process;
-  if (conn->Prepared("SELECT HOST, USER FROM information_schema.PROCESSLIST WHERE ID = ?",
-                     {holder->id}, "looking the lock holder up in the processlist", &process)
-          .ok() &&
-      !process.empty() && process[0].size() == 2 && process[0][0]) {
-    holder->where = *process[0][0];
-    user = process[0][1].value_or("");
-  }
+  std::string host, user;
+  if (LookUpConnection(conn, holder->id, &host, &user)) holder->where = host;
   log::Info("waiting for the lock", {{"lock", o_.lock_name},
                                      {"held_by", holder->where},
                                      {"holder_connection", holder->id},
@@ -420,6 +430,7 @@ Status Migration::Report(std::string* json) {
   j["lock_name"] = o_.lock_name;
   j["lock_held"] = nullptr;
   j["lock_holder_connection"] = nullptr;
+  j["lock_holder_host"] = nullptr;
   j["registry_key"] = o_.registry.key;
   j["registry_table_exists"] = nullptr;
   j["seeded"] = nullptr;
@@ -443,7 +454,11 @@ Status Migration::Report(std::string* json) {
   if (!st.ok()) return finish(st);
   bool held = !rows.empty() && !rows[0].empty() && rows[0][0].has_value();
   j["lock_held"] = held;
-  if (held) j["lock_holder_connection"] = std::stoull(*rows[0][0]);
+  if (held) {
+    j["lock_holder_connection"] = std::stoull(*rows[0][0]);
+    std::string host, user;
+    if (LookUpConnection(conn.get(), *rows[0][0], &host, &user)) j["lock_holder_host"] = host;
+  }
   bool seeded = false;
   st = ReadSeeded(conn.get(), &seeded);
   if (st.ok()) {
