@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks initkit-bootstrap against `cp -a` and `rsync -a` on the fixture
-# PHP app (shared/fixtures/make-php-app.sh, ~11.7k files / 109 MB, and a
+# PHP app (tests/fixtures/make-php-app.sh, ~11.7k files / 109 MB, and a
 # `--copies 4` variant), side by side in one hyperfine run per scenario:
 #   (a) fresh copy onto tmpfs (an emptyDir with medium: Memory)
 #   (b) fresh copy onto a disk directory
@@ -20,8 +20,7 @@ bin=${BOOTSTRAP_BIN:-$root/build/bin/initkit-bootstrap}
 runs=${RUNS:-5}
 copies_list=${COPIES:-1 4}
 cache=${BENCH_CACHE:-/tmp/initkit-bench}
-fixture=${FIXTURE_SCRIPT:-$root/../shared/fixtures/make-php-app.sh}
-[ -f "$fixture" ] || fixture=/work/shared/fixtures/make-php-app.sh
+fixture=${FIXTURE_SCRIPT:-$root/tests/fixtures/make-php-app.sh}
 tmpfs_base=${TMPFS_DIR:-/dev/shm/initkit-bench}
 disk_base=${DISK_DIR:-$cache/disk}
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks initkit-preload against `composer dump-autoload -o` on the
-# fixture PHP app (shared/fixtures/make-php-app.sh: 8.5k classes) and on the
+# fixture PHP app (tests/fixtures/make-php-app.sh: 8.5k classes) and on the
 # 4x app (--copies 4, ~34k classes), side by side in hyperfine (median of
 # RUNS >= 5, one warm-up), then peak RSS on the 4x app with /usr/bin/time -v.
 # Targets: <= 0.1x composer's time; 4x app <= 4.5x the 1x time; RSS <= 200 MB.
@@ -17,8 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PRELOAD_BIN:-$root/build/bin/initkit-preload}
 runs=${RUNS:-5}
 cache=${BENCH_CACHE:-/tmp/initkit-bench}
-fixture=${FIXTURE_SCRIPT:-$root/../shared/fixtures/make-php-app.sh}
-[ -f "$fixture" ] || fixture=/work/shared/fixtures/make-php-app.sh
+fixture=${FIXTURE_SCRIPT:-$root/tests/fixtures/make-php-app.sh}
 
 for tool in hyperfine composer python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "preload.sh: $tool is missing (scripts/deps.sh installs it)" >&2; exit 2; }

@@ -30,6 +30,17 @@ Status ExecFailure(const std::string& cmd, int err) {
   return Status::NotExecutable(msg);
 }
 
+// In the forked child: stdin from /dev/null, stdout and stderr to `fd`.
+void RedirectChildOutput(int fd) {
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, 0);
+    if (null_fd != 0) ::close(null_fd);
+  }
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+}
+
 std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
   std::vector<char*> ptrs;
   ptrs.reserve(argv.size() + 1);
@@ -145,6 +156,7 @@ Status Child::Start(const std::vector<std::string>& argv) {
     // check closes the window where we died before prctl.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(128 + SIGKILL);
+    if (output_fd_ >= 0) RedirectChildOutput(output_fd_);
     signals::ResetForExec();
     ::execvp(ptrs[0], ptrs.data());
     int err = errno;
@@ -304,6 +316,54 @@ Status ExecReplace(const std::vector<std::string>& argv) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return ExecFailure(argv[0], err);
+}
+
+Status RunCapturingOutput(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          CapturedRun* run) {
+  *run = CapturedRun();
+  const char* env = std::getenv("TMPDIR");
+  std::string dir = env != nullptr && *env != '\0' ? env : "/tmp";
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    std::string tmpl = dir + "/initkit-output-XXXXXX";  // no O_TMPFILE there
+    fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd >= 0) ::unlink(tmpl.c_str());
+  }
+  if (fd < 0) {
+    return Status::Failed("cannot create a temporary file in " + dir +
+                          " (TMPDIR) for the output of '" +
+                          (argv.empty() ? std::string() : argv[0]) + "': " + ErrnoText(errno));
+  }
+  Status st;
+  {
+    Child child;
+    child.RedirectOutput(fd);
+    st = child.Start(argv);
+    if (st.ok()) {
+      if (!child.Wait(timeout)) {
+        run->timed_out = true;
+        child.Kill(SIGKILL);
+        child.Wait();
+      }
+      run->exit_code = child.exit_code();
+      if (signals::StopRequested()) st = Status::Interrupted(signals::StopSignal());
+    }
+  }
+  if (st.ok()) {
+    constexpr size_t kMax = 16UL << 20;
+    char buf[65536];
+    off_t at = 0;
+    while (run->output.size() < kMax) {
+      ssize_t n = ::pread(fd, buf, sizeof buf, at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      run->output.append(buf, static_cast<size_t>(n));
+      at += n;
+    }
+    if (run->output.size() > kMax) run->output.resize(kMax);
+  }
+  ::close(fd);
+  return st;
 }
 
 }  // namespace initkit

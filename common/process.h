@@ -32,6 +32,9 @@ class Child {
   /// SIGKILLed tool leaves no command running: call it from a thread that
   /// outlives the child (the main thread). Its own children are not covered.
   Status Start(const std::vector<std::string>& argv);
+  /// Before Start: the child's stdout and stderr go to `fd` (which stays
+  /// ours; the child gets a copy) instead of ours.
+  void RedirectOutput(int fd) { output_fd_ = fd; }
   /// Waits up to `timeout` for the child to end; true once it has ended.
   bool Wait(std::chrono::milliseconds timeout);
   /// Waits until the child ends.
@@ -52,6 +55,7 @@ class Child {
   bool done_ = false;
   int exit_code_ = -1;
   int term_signal_ = 0;
+  int output_fd_ = -1;
   std::string name_;
 };
 
@@ -65,6 +69,24 @@ Status RunCommand(const std::vector<std::string>& argv);
 /// NotExecutable (126) when only a directory or a file without the execute
 /// permission matches. Used to check `-- CMD` up front (ParseAndInit).
 Status ResolveCommand(const std::string& name, std::string* path);
+
+/// What RunCapturingOutput saw of the child.
+struct CapturedRun {
+  std::string output;  // stdout and stderr interleaved, at most the first 16 MiB
+  int exit_code = -1;  // -1 if killed by a signal
+  bool timed_out = false;
+};
+
+/// Runs argv as a Child (death signal, stop signals forwarded) with stdin
+/// from /dev/null and stdout+stderr captured through an unlinked file in
+/// $TMPDIR (else /tmp), so a chatty child never blocks on a full pipe and a
+/// read-only root filesystem is fine as long as TMPDIR is writable. After
+/// `timeout` the child gets SIGKILL and `timed_out` is set; that and a
+/// non-zero exit are reported in `*run`, not as errors. Errors: the command
+/// cannot be started (NotFound/NotExecutable), the temp file cannot be made
+/// (Failed, naming the directory), we were stopped (Interrupted).
+Status RunCapturingOutput(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          CapturedRun* run);
 
 /// Replaces this process with argv (the contract's `-- CMD`): same PID,
 /// clean signal mask. Returns only on failure: NotFound or NotExecutable.

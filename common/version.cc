@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "common/file_util.h"
+#include "common/php_lexer.h"
 
 namespace initkit {
 namespace {
@@ -13,64 +14,21 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// The few PHP tokens the version forms need; comments are dropped so a
-// commented-out define() never counts.
-struct Token {
-  enum Kind { kIdent, kVariable, kString, kPunct } kind;
-  std::string text;
+// The tokens of a version file, from the one PHP tokenizer (comments are
+// dropped, so a commented-out define() never counts). A file without an
+// open tag is read as PHP code all the same: version files are sometimes
+// included fragments.
+struct VersionTokens {
+  std::string source;
+  php::LexResult lex;
 };
 
-std::vector<Token> Tokenize(std::string_view src) {
-  std::vector<Token> out;
-  size_t i = 0;
-  const size_t n = src.size();
-  while (i < n) {
-    char c = src[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      ++i;
-    } else if (c == '#' || (c == '/' && i + 1 < n && src[i + 1] == '/')) {
-      if (c == '#' && i + 1 < n && src[i + 1] == '[') {  // attribute, not a comment
-        out.push_back({Token::kPunct, "#["});
-        i += 2;
-        continue;
-      }
-      while (i < n && src[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-      size_t end = src.find("*/", i + 2);
-      i = end == std::string_view::npos ? n : end + 2;
-    } else if (c == '\'' || c == '"') {
-      std::string value;
-      ++i;
-      while (i < n && src[i] != c) {
-        if (src[i] == '\\' && i + 1 < n) {
-          char e = src[i + 1];
-          if (e == c || e == '\\') {
-            value.push_back(e);
-            i += 2;
-            continue;
-          }
-        }
-        value.push_back(src[i++]);
-      }
-      ++i;
-      out.push_back({Token::kString, value});
-    } else if (c == '$' || std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '\\') {
-      size_t start = i++;
-      while (i < n && (std::isalnum(static_cast<unsigned char>(src[i])) || src[i] == '_' ||
-                       src[i] == '\\')) {
-        ++i;
-      }
-      out.push_back(
-          {c == '$' ? Token::kVariable : Token::kIdent, std::string(src.substr(start, i - start))});
-    } else if (c == '=' && i + 1 < n && src[i + 1] == '>') {
-      out.push_back({Token::kPunct, "=>"});
-      i += 2;
-    } else {
-      out.push_back({Token::kPunct, std::string(1, c)});
-      ++i;
-    }
-  }
-  return out;
+void Tokenize(std::string_view content, VersionTokens* out) {
+  bool has_tag = content.find("<?php") != std::string_view::npos ||
+                 content.find("<?PHP") != std::string_view::npos ||
+                 content.find("<?=") != std::string_view::npos;
+  out->source = has_tag ? std::string(content) : "<?php " + std::string(content);
+  php::LexPhp(out->source, &out->lex);
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -132,31 +90,36 @@ Status ExtractPhpVersion(std::string_view content, const std::string& key, std::
   }
   const std::string define_key = key.empty() ? "APP_VERSION" : key;
   const std::string array_key = key.empty() ? "version" : key;
-  std::vector<Token> t = Tokenize(content);
-  auto is = [&](size_t i, Token::Kind k, std::string_view text = {}) {
-    return i < t.size() && t[i].kind == k && (text.empty() || t[i].text == text);
+  VersionTokens vt;
+  Tokenize(content, &vt);
+  const std::vector<php::Token>& t = vt.lex.tokens;
+  using php::TokKind;
+  auto punct = [&](size_t i, std::string_view p) { return i < t.size() && t[i].IsPunct(p); };
+  auto quoted = [&](size_t i) {
+    return i < t.size() && t[i].kind == TokKind::kString &&
+           (t[i].text.front() == '\'' || t[i].text.front() == '"');
+  };
+  auto string_is = [&](size_t i, std::string_view want) {
+    return quoted(i) && php::LiteralValue(t[i].text) == want;
   };
   // define('KEY', 'V') first: it is the seed's form.
   for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i].kind == Token::kIdent && IEquals(t[i].text, "define") &&
-        is(i + 1, Token::kPunct, "(") && is(i + 2, Token::kString, define_key) &&
-        is(i + 3, Token::kPunct, ",") && is(i + 4, Token::kString)) {
-      *out = t[i + 4].text;
+    if (t[i].kind == TokKind::kName && IEquals(t[i].text, "define") && punct(i + 1, "(") &&
+        string_is(i + 2, define_key) && punct(i + 3, ",") && quoted(i + 4)) {
+      *out = php::LiteralValue(t[i + 4].text);
       return Status::Ok();
     }
   }
   for (size_t i = 0; i + 2 < t.size(); ++i) {
     // ['version' => 'V'] (a returned or assigned array)
-    if (is(i, Token::kString, array_key) && is(i + 1, Token::kPunct, "=>") &&
-        is(i + 2, Token::kString)) {
-      *out = t[i + 2].text;
+    if (string_is(i, array_key) && punct(i + 1, "=>") && quoted(i + 2)) {
+      *out = php::LiteralValue(t[i + 2].text);
       return Status::Ok();
     }
     // $config['version'] = 'V';
-    if (is(i, Token::kVariable) && is(i + 1, Token::kPunct, "[") &&
-        is(i + 2, Token::kString, array_key) && is(i + 3, Token::kPunct, "]") &&
-        is(i + 4, Token::kPunct, "=") && is(i + 5, Token::kString)) {
-      *out = t[i + 5].text;
+    if (i < t.size() && t[i].kind == TokKind::kVariable && punct(i + 1, "[") &&
+        string_is(i + 2, array_key) && punct(i + 3, "]") && punct(i + 4, "=") && quoted(i + 5)) {
+      *out = php::LiteralValue(t[i + 5].text);
       return Status::Ok();
     }
   }

@@ -1,17 +1,17 @@
 // The PHP tokenizer: tokens are in order, inside the source, never empty
 // (but the end marker), and the list always ends with exactly one kEnd; the
 // buffer-reusing LexPhp overload agrees with the plain one.
+#include "common/php_lexer.h"
 #include "fuzz/fuzz_target.h"
-#include "tools/preload/php_lexer.h"
 
-using initkit::preload::TokKind;
+using initkit::php::TokKind;
 
 INITKIT_FUZZ_TARGET(php_lexer) {
-  initkit::preload::LexResult r = initkit::preload::LexPhp(input);
+  initkit::php::LexResult r = initkit::php::LexPhp(input);
   FUZZ_CHECK(!r.tokens.empty() && r.tokens.back().kind == TokKind::kEnd, "no final kEnd");
   uint32_t prev_end = 0;
   for (size_t i = 0; i < r.tokens.size(); ++i) {
-    const initkit::preload::Token& t = r.tokens[i];
+    const initkit::php::Token& t = r.tokens[i];
     if (t.kind == TokKind::kEnd) {
       FUZZ_CHECK(i + 1 == r.tokens.size(), "kEnd before the end");
       break;
@@ -28,8 +28,8 @@ INITKIT_FUZZ_TARGET(php_lexer) {
   if (!r.error.empty()) FUZZ_CHECK(r.error_offset <= input.size(), "error offset past the end");
   // The buffer-reusing form (one LexResult per scanning thread) must give
   // exactly what a fresh lex gives, whatever the previous input left in it.
-  static initkit::preload::LexResult reused;
-  initkit::preload::LexPhp(input, &reused);
+  static initkit::php::LexResult reused;
+  initkit::php::LexPhp(input, &reused);
   FUZZ_CHECK(reused.error == r.error && reused.error_offset == r.error_offset &&
                  reused.tokens.size() == r.tokens.size(),
              "reused buffer lexes differently");
@@ -40,6 +40,6 @@ INITKIT_FUZZ_TARGET(php_lexer) {
                    a.text.size() == b.text.size(),
                "reused buffer token " + std::to_string(i) + " differs");
   }
-  int line = initkit::preload::LineOf(input, static_cast<uint32_t>(input.size()));
+  int line = initkit::php::LineOf(input, static_cast<uint32_t>(input.size()));
   FUZZ_CHECK(line >= 1 && static_cast<size_t>(line) <= input.size() + 1, "line number");
 }

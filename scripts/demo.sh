@@ -46,7 +46,7 @@ if [ ! -f "$FIXTURE_CACHE/.initkit-complete" ]; then
   (
     flock 9
     if [ ! -f "$FIXTURE_CACHE/.initkit-complete" ]; then
-      ../shared/fixtures/make-php-app.sh "$FIXTURE_CACHE.building" >/dev/null
+      tests/fixtures/make-php-app.sh "$FIXTURE_CACHE.building" >/dev/null
       rm -rf "$FIXTURE_CACHE" && mv "$FIXTURE_CACHE.building" "$FIXTURE_CACHE"
       echo ok >"$FIXTURE_CACHE/.initkit-complete"
     fi

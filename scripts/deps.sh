@@ -16,7 +16,7 @@ PKGS=(
   # run under qemu-user in the smoke test (the cross toolchain and arm64
   # -dev packages are installed by images/build-static.sh when needed)
   buildah qemu-user-static
-  # initkit-preload's fixture app (shared/fixtures/make-php-app.sh) and benchmark
+  # initkit-preload's fixture app (tests/fixtures/make-php-app.sh) and benchmark
   php8.2-mbstring php8.2-xml composer php-laravel-framework php-symfony phpunit
   php-doctrine-orm php-doctrine-dbal php-twig php-monolog php-guzzlehttp-guzzle
   php-nikic-fast-route php-league-commonmark php-phpstan-phpdoc-parser php-sabre-dav

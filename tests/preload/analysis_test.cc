@@ -141,17 +141,46 @@ TEST_F(AnalysisTest, SignatureClassesLeftOutMakeOverridesUncheckable) {
   EXPECT_NE(Detail(a, "User.php").find("could not check compatibility"), std::string::npos);
 }
 
-TEST_F(AnalysisTest, InitializersNeedTheirClassesButNotFirst) {
-  // Constants that refer to each other are fine (PHP resolves them lazily).
+TEST_F(AnalysisTest, InitializersNeverKeepAClassOut) {
+  // PHP 8.1+ resolves initialisers on first use, also ones naming classes it
+  // does not have (preload_php_test's near-miss cases show PHP accepting them).
   Add("Conn.php", "<?php namespace F; class Conn { const T = ArrayType::X; }");
   Add("ArrayType.php",
       "<?php namespace F; final class ArrayType { const X = 1; const C = Conn::T; }");
   Add("Redis.php",
       "<?php namespace F; class RedisCaster { const M = [\\Redis::SERIALIZER_NONE => 1]; }");
+  Add("Enum.php", "<?php namespace F; enum E: int { case A = \\Gone::V; }");
+  Add("New.php",
+      "<?php namespace F; class N { function __construct(private X $x = new Gone()) {} }");
   Analysis a = Run();
-  EXPECT_EQ(Reason(a, "Conn.php"), "");
-  EXPECT_EQ(Reason(a, "ArrayType.php"), "");
-  EXPECT_EQ(Reason(a, "Redis.php"), "unresolved-initializer");
+  for (const char* f : {"Conn.php", "ArrayType.php", "Redis.php", "Enum.php", "New.php"}) {
+    EXPECT_EQ(Reason(a, f), "") << f;
+  }
+}
+
+TEST_F(AnalysisTest, ConstructorsAreCheckedOnlyAgainstAbstractOrInterfaceOnes) {
+  Add("Ex.php",
+      "<?php namespace K; class Ex extends \\Exception { function __construct(\\Gone $g) {} }");
+  Add("P.php", "<?php namespace K; class P { function __construct(int $x) {} }");
+  Add("C.php", "<?php namespace K; class C extends P { function __construct(\\Gone $g, $y) {} }");
+  Add("AP.php", "<?php namespace K; abstract class AP { abstract function __construct(int $x); }");
+  Add("AC.php", "<?php namespace K; class AC extends AP { function __construct(\\Gone $g) {} }");
+  Add("I.php", "<?php namespace K; interface I { function __construct(int $x); }");
+  Add("IC.php", "<?php namespace K; class IC implements I { function __construct(string $x) {} }");
+  Analysis a = Run();
+  EXPECT_EQ(Reason(a, "Ex.php"), "");
+  EXPECT_EQ(Reason(a, "C.php"), "");
+  EXPECT_EQ(Reason(a, "AC.php"), "incompatible-signature");  // as PHP 8.2 says
+  EXPECT_EQ(Reason(a, "IC.php"), "incompatible-signature");
+}
+
+TEST_F(AnalysisTest, CompileErrorsLeaveTheFileOutWithItsDependents) {
+  Add("Old.php", "<?php class Old { function f($s) { return $s{0}; } }");
+  Add("Kid.php", "<?php class Kid extends Old {}");
+  Analysis a = Run();
+  EXPECT_EQ(Reason(a, "Old.php"), "php-compile-error");
+  EXPECT_NE(Detail(a, "Old.php").find("line 1"), std::string::npos) << Detail(a, "Old.php");
+  EXPECT_EQ(Reason(a, "Kid.php"), "depends-on-excluded");
 }
 
 TEST_F(AnalysisTest, AnonymousClassesMustLinkToo) {

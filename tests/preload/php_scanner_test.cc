@@ -3,11 +3,13 @@
 
 #include <string>
 
-#include "tools/preload/php_lexer.h"
+#include "common/php_lexer.h"
 #include "tools/preload/php_scanner.h"
 
 namespace initkit::preload {
 namespace {
+
+using namespace initkit::php;
 
 std::vector<std::string> Names(const PhpFileInfo& info, bool include_conditional = false) {
   std::vector<std::string> out;

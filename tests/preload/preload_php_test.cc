@@ -80,8 +80,10 @@ PhpPreload LoadWithPhp(const std::string& php, const std::string& preload, const
   p.cant_preload = Count(p.output, "Can't preload");
   size_t at = r.out.find("classes=");
   if (at != std::string::npos) {
-    p.classes = std::strtoul(r.out.c_str() + at + 8, nullptr, 10);
+    // PHP lists anonymous classes too; the tool counts declared ones.
     p.class_list = r.out.substr(at);
+    size_t listed = std::strtoul(r.out.c_str() + at + 8, nullptr, 10);
+    p.classes = listed - Count(p.class_list, "@anonymous");
   }
   return p;
 }
@@ -278,7 +280,7 @@ std::string CacheRoot() {
 // The fixture app (make-php-app.sh), built once and cached between runs.
 // Returns "" and sets *why when it cannot be had on this machine.
 std::string FixtureApp(std::string* why) {
-  std::string script = std::string(INITKIT_SOURCE_DIR) + "/../shared/fixtures/make-php-app.sh";
+  std::string script = std::string(INITKIT_SOURCE_DIR) + "/tests/fixtures/make-php-app.sh";
   std::string root = CacheRoot();
   std::string dir = root + "/preload-fixture-1";
   if (fs::exists(dir + "/.initkit-complete")) return dir;

@@ -98,19 +98,12 @@ class Analyzer {
       for (size_t n = 0; n < nodes_.size(); ++n) {
         size_t f = nodes_[n].file;
         if (!alive[f] || !a.excluded[f].reason.empty()) continue;
+        // Constant, property and default initialisers are not checked:
+        // PHP 8.1+ preloads a class whose initialisers name classes it does
+        // not have and resolves them on first use.
         if (!linked_[n]) {
-          a.excluded[f] = Explain(n, alive, a, nullptr);
+          a.excluded[f] = Explain(n, alive, a);
           newly.push_back(f);
-          continue;
-        }
-        // Initialisers are evaluated lazily, so they need not link first,
-        // but what they name must be preloaded in the end.
-        for (const std::string& r : nodes_[n].linits) {
-          if (!Available(r)) {
-            a.excluded[f] = Explain(n, alive, a, &r);
-            newly.push_back(f);
-            break;
-          }
         }
       }
       if (newly.empty()) break;
@@ -122,7 +115,7 @@ class Analyzer {
     for (size_t n = 0; n < nodes_.size(); ++n) {
       if (alive[nodes_[n].file] && linked_[n]) {
         key[nodes_[n].file] = std::max(key[nodes_[n].file], link_seq_[n]);
-        ++a.preloaded_classes;
+        if (!nodes_[n].cls->anonymous) ++a.preloaded_classes;
       }
     }
     for (size_t f = 0; f < files_.size(); ++f) {
@@ -200,6 +193,9 @@ class Analyzer {
       for (const PhpClass& c : info.classes) has_class |= !c.anonymous && !c.conditional;
       if (!info.error.empty()) {
         ex = {info.error.rfind("unreadable", 0) == 0 ? "unreadable" : "parse-error", info.error};
+      } else if (!info.compile_error.empty()) {
+        // Preloading such a file stops PHP's start with a fatal error.
+        ex = {"php-compile-error", "PHP 8 refuses to compile it: " + info.compile_error};
       } else if (!info.conditional.empty()) {
         ex = {"conditional-declaration", info.conditional};
       } else if (!info.side_effect.empty()) {
@@ -464,6 +460,7 @@ class Analyzer {
     const PhpMethod* method = nullptr;  // null: a built-in class's method
     const std::string* scope;           // lower-case class name
     const std::string* display;         // for messages
+    bool from_interface = false;
   };
 
   // Where FindProtos looks for a class's methods, the same for every method
@@ -535,13 +532,13 @@ class Analyzer {
     for (const ProtoSource& s : src.interfaces) {
       if (s.builtin != nullptr) {
         if (!s.builtin->known_shape || s.builtin->lmethods.count(lmethod)) {
-          out->push_back({nullptr, s.lname, &s.builtin->name});
+          out->push_back({nullptr, s.lname, &s.builtin->name, true});
         }
         continue;
       }
       const MethodTable& mt = Methods(s.id);
       if (auto fit = mt.by_name.find(lmethod); fit != mt.by_name.end()) {
-        out->push_back({fit->second, s.lname, &nodes_[s.id].cls->name});
+        out->push_back({fit->second, s.lname, &nodes_[s.id].cls->name, true});
       }
     }
   }
@@ -558,14 +555,16 @@ class Analyzer {
       protos.clear();
       FindProtos(id, m->lname, &protos);
       for (const Proto& p : protos) {
-        std::string unresolved;
-        Check c;
-        if (p.method == nullptr) {
-          c = BuiltinImplementation(scope, *m, &unresolved);
-        } else {
-          if (m->lname == "__construct" && !p.method->is_abstract) continue;
-          c = Implementation(scope, *m, *p.scope, *p.method, &unresolved);
+        // PHP checks a constructor only against an abstract one or one an
+        // interface declares (zend_inheritance.c): a subclass of Exception
+        // may take whatever its own constructor wants.
+        if (m->lname == "__construct" && !p.from_interface &&
+            (p.method == nullptr || !p.method->is_abstract)) {
+          continue;
         }
+        std::string unresolved;
+        Check c = p.method == nullptr ? BuiltinImplementation(scope, *m, &unresolved)
+                                      : Implementation(scope, *m, *p.scope, *p.method, &unresolved);
         if (c == Check::kOk) continue;
         if (c == Check::kUnresolved) missing_ = unresolved;
         if (!want_text_) return c;  // only Explain needs the sentence
@@ -646,15 +645,6 @@ class Analyzer {
     }
     for (const auto& t : n.ltraits) {
       if (missing(t, "trait")) return Block::kDependency;
-    }
-    for (const auto& r : n.linits) {
-      if (builtins_.Find(r) != nullptr) continue;
-      int rid = UserId(r);
-      if (rid < 0 || !(*alive_)[nodes_[rid].file]) {
-        *role = "initializer";
-        *name = r;
-        return Block::kDependency;
-      }
     }
     current_ = n.cls->anonymous ? -1 : static_cast<int>(id);
     missing_.clear();
@@ -737,20 +727,12 @@ class Analyzer {
   }
 
   // The reason a file is left out because node `id` could not be linked.
-  Exclusion Explain(size_t id, const std::vector<bool>& alive, const Analysis& a,
-                    const std::string* init_ref) {
+  Exclusion Explain(size_t id, const std::vector<bool>& alive, const Analysis& a) {
     const Node& n = nodes_[id];
     std::string role, name, sentence;
-    Block b;
-    if (init_ref != nullptr) {
-      b = Block::kDependency;
-      role = "initializer";
-      name = *init_ref;
-    } else {
-      want_text_ = true;
-      b = Blocker(id, &role, &name, &sentence);
-      want_text_ = false;
-    }
+    want_text_ = true;
+    Block b = Blocker(id, &role, &name, &sentence);
+    want_text_ = false;
     std::string who = n.cls->anonymous ? "anonymous class at line " + std::to_string(n.cls->line)
                                        : std::string(KindWord(n.cls->kind)) + " " + n.cls->name;
     if (b == Block::kIncompatible) return {"incompatible-signature", who + ": " + sentence};
@@ -778,12 +760,8 @@ class Analyzer {
       return {dep >= 0 ? "depends-on-excluded" : "unresolved-signature-class",
               who + ": " + sentence + where};
     }
-    std::string reason = dep >= 0                ? "depends-on-excluded"
-                         : role == "initializer" ? "unresolved-initializer"
-                                                 : "missing-dependency";
-    std::string what =
-        role == "initializer" ? "a constant/property initialiser uses class " : role + " ";
-    return {reason, who + ": " + what + Display(name) + " is not available" + where};
+    return {dep >= 0 ? "depends-on-excluded" : "missing-dependency",
+            who + ": " + role + " " + Display(name) + " is not available" + where};
   }
 
   const std::vector<SourceFile>& files_;

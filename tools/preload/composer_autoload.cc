@@ -2,39 +2,19 @@
 
 #include <map>
 
-#include "tools/preload/php_lexer.h"
+#include "common/php_lexer.h"
 
 namespace initkit::preload {
 
 namespace {
+
+using namespace php;
 
 std::string Dirname(const std::string& p) {
   size_t s = p.find_last_of('/');
   if (s == std::string::npos) return ".";
   if (s == 0) return "/";
   return p.substr(0, s);
-}
-
-// The value of a PHP string literal token (single or double quoted, no
-// interpolation: Composer writes only plain literals).
-std::string Unquote(std::string_view lit) {
-  std::string out;
-  if (lit.size() < 2) return out;
-  char q = lit[0];
-  std::string_view body = lit.substr(1, lit.size() - 2);
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c == '\\' && i + 1 < body.size()) {
-      char n = body[i + 1];
-      if (n == '\\' || n == q || (q == '"' && n == '$')) {
-        out += n;
-        ++i;
-        continue;
-      }
-    }
-    out += c;
-  }
-  return out;
 }
 
 // Evaluates the subset of PHP Composer writes into its maps.
@@ -87,7 +67,7 @@ class MapReader {
         out += vars_[std::string(k.text)];
         ++*i;
       } else if (k.kind == TokKind::kString) {
-        out += Unquote(k.text);
+        out += LiteralValue(k.text);
         ++*i;
       } else {
         break;
@@ -116,7 +96,7 @@ class MapReader {
     }
     while (t[*i].kind != TokKind::kEnd && !t[*i].Is(close)) {
       if (t[*i].kind != TokKind::kString || !t[*i + 1].IsPunct("=>")) return false;
-      std::string key = Unquote(t[*i].text);
+      std::string key = LiteralValue(t[*i].text);
       *i += 2;
       std::vector<std::string> values;
       if ((t[*i].IsKeyword("array") && t[*i + 1].Is('(')) || t[*i].Is('[')) {

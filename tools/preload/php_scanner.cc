@@ -4,7 +4,8 @@
 #include <array>
 #include <unordered_map>
 
-#include "tools/preload/php_lexer.h"
+#include "common/php_lexer.h"
+#include "tools/preload/compile_check.h"
 
 namespace initkit::preload {
 
@@ -24,6 +25,8 @@ bool IsBuiltinTypeKeyword(std::string_view lname) {
 }
 
 namespace {
+
+using namespace php;
 
 class Scanner {
  public:
@@ -813,9 +816,11 @@ class Scanner {
 
 PhpFileInfo ScanPhp(std::string_view src) {
   // One token buffer per scanning thread, reused for every file it scans.
-  thread_local LexResult lex;
-  LexPhp(src, &lex);
-  return Scanner(src, lex).Run();
+  thread_local php::LexResult lex;
+  php::LexPhp(src, &lex);
+  PhpFileInfo info = Scanner(src, lex).Run();
+  if (lex.error.empty()) info.compile_error = FindCompileError(src, lex.tokens);
+  return info;
 }
 
 }  // namespace initkit::preload

@@ -73,6 +73,8 @@ struct PhpFileInfo {
   std::vector<std::string> notes;
   /// Lexer/scanner failure ("unterminated heredoc at line 9"); "" if fine.
   std::string error;
+  /// Code PHP 8 refuses to compile (FindCompileError); "" if none was seen.
+  std::string compile_error;
 };
 
 /// Scans PHP source text. Never fails hard: problems are reported in the

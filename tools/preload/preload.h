@@ -1,6 +1,7 @@
 // initkit-preload: computes an OPcache preload list statically, with reasons.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct Options {
   std::string opcache_status;  // hot mode: opcache_get_status(true) JSON
   uint64_t memory_budget = 64ull << 20;
   std::string verify_with;  // PHP binary for the optional verification loop
+  std::chrono::milliseconds verify_timeout{std::chrono::minutes(10)};  // the whole loop
+  int verify_rounds = 20;                                              // lists PHP judges
   int jobs = 2;
 };
 

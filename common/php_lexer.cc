@@ -1,11 +1,11 @@
-#include "tools/preload/php_lexer.h"
+#include "common/php_lexer.h"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
 
-namespace initkit::preload {
+namespace initkit::php {
 
 namespace {
 
@@ -545,9 +545,30 @@ LexResult LexPhp(std::string_view src) {
 
 void LexPhp(std::string_view src, LexResult* out) { Lexer(src).Run(out); }
 
+std::string LiteralValue(std::string_view lit) {
+  std::string out;
+  if (lit.size() < 2) return out;
+  char q = lit[0];
+  std::string_view body = lit.substr(1, lit.size() - 2);
+  out.reserve(body.size());
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\\' && i + 1 < body.size()) {
+      char n = body[i + 1];
+      if (n == '\\' || n == q || (q == '"' && n == '$')) {
+        out += n;
+        ++i;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
 int LineOf(std::string_view src, uint32_t offset) {
   offset = std::min<uint32_t>(offset, static_cast<uint32_t>(src.size()));
   return 1 + static_cast<int>(std::count(src.begin(), src.begin() + offset, '\n'));
 }
 
-}  // namespace initkit::preload
+}  // namespace initkit::php

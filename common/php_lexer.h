@@ -1,4 +1,5 @@
-// PhpLexer: splits PHP source into the tokens the declaration scanner needs.
+// PhpLexer: splits PHP source into tokens (one tokenizer for every PHP reader:
+// the preload declaration scanner, Composer maps, cron-gate's version files).
 #pragma once
 
 #include <cstdint>
@@ -6,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace initkit::preload {
+namespace initkit::php {
 
 /// The kinds of token the scanner distinguishes. Comments and whitespace are
 /// dropped; every string form (quoted, heredoc, nowdoc, backtick) is one
@@ -66,4 +67,10 @@ void LexPhp(std::string_view src, LexResult* out);
 /// 1-based line number of byte `offset` in `src`.
 int LineOf(std::string_view src, uint32_t offset);
 
-}  // namespace initkit::preload
+/// The value of a single- or double-quoted kString token `literal` (quotes
+/// included) whose text interpolates nothing: \\ and the quote character
+/// are unescaped (and \$ in double quotes); other escapes stay as written,
+/// which is all Composer's maps and version files use.
+std::string LiteralValue(std::string_view literal);
+
+}  // namespace initkit::php
