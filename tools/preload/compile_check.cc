@@ -360,7 +360,7 @@ class Checker {
                   Next(2).offset == n.offset + 1 &&
                   std::string_view("+-*/.%&|^").find(n.text[0]) != std::string_view::npos) ||
                  (Prev().Is('(') && AnyOf(Prev(2), {"unset", "list"})) ||
-                 (Prev().Is('&') && Prev(2).Is('='));
+                 (Prev().Is('&') && Prev(2).Is('=') && !n.Is('['));
     if (whole) {
       Fail("writing $GLOBALS as a whole (refused since PHP 8.1; write $GLOBALS['name'])", t);
     }
