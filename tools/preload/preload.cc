@@ -338,31 +338,6 @@ std::vector<size_t> SelectHot(const std::vector<HotScript>& hot, const Analysis&
 
 }  // namespace
 
-Status ParseByteSize(const std::string& text, const std::string& flag, uint64_t* out) {
-  if (text.empty()) return Status::Usage(flag + ": empty size");
-  size_t n = 0;
-  uint64_t v = 0;
-  while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
-    v = v * 10 + static_cast<uint64_t>(text[n] - '0');
-    if (v > (1ull << 50)) return Status::Usage(flag + " " + text + ": too large");
-    ++n;
-  }
-  if (n == 0) return Status::Usage(flag + " " + text + ": expected a size like 64M");
-  std::string unit = text.substr(n);
-  if (unit == "" || unit == "B") {
-  } else if (unit == "K" || unit == "k" || unit == "KB" || unit == "KiB") {
-    v <<= 10;
-  } else if (unit == "M" || unit == "m" || unit == "MB" || unit == "MiB") {
-    v <<= 20;
-  } else if (unit == "G" || unit == "g" || unit == "GB" || unit == "GiB") {
-    v <<= 30;
-  } else {
-    return Status::Usage(flag + " " + text + ": unknown unit (use K, M or G)");
-  }
-  *out = v;
-  return Status::Ok();
-}
-
 bool GlobMatch(const std::string& glob, const std::string& rel) {
   // The one matcher bootstrap uses too, so a pattern means the same in both.
   return ExcludeSet({glob}).MatchesPathOrParent(rel);
