@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "common/signals.h"
 #include "tests/fakes/test_util.h"
 
@@ -129,6 +131,39 @@ TEST(ResolveCommandTest, FindsWhatExecWouldRunAndFailsLikeIt) {
   EXPECT_EQ(ResolveCommand(dir.Sub("b/tool/x"), &path).ExitCode(), 127);  // ENOTDIR
   ASSERT_TRUE(ResolveCommand(dir.Sub("b/tool"), &path).ok());
   EXPECT_EQ(path, dir.Sub("b/tool"));
+
+TEST(RunCapturingOutputTest, CapturesBothStreamsInTmpdirAndKillsAtTheTimeout) {
+  initkit::testing::TempDir tmp;
+  const char* old = std::getenv("TMPDIR");
+  std::string saved = old ? old : "";
+  ::setenv("TMPDIR", tmp.path().c_str(), 1);
+  CapturedRun run;
+  Status st = RunCapturingOutput({"/bin/sh", "-c", "echo out; echo err >&2; read x; exit 3"},
+                                 std::chrono::seconds(30), &run);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(run.output, "out\nerr\n");  // stdin is /dev/null: read returns at once
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_FALSE(run.timed_out);
+
+  st = RunCapturingOutput({"/bin/sh", "-c", "echo started; exec sleep 60"},
+                          std::chrono::milliseconds(200), &run);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(run.timed_out);
+  EXPECT_EQ(run.exit_code, -1);
+  EXPECT_EQ(run.output, "started\n");
+
+  // TMPDIR is where the output goes: one that cannot be written is an error naming it.
+  ::setenv("TMPDIR", tmp.Sub("missing").c_str(), 1);
+  st = RunCapturingOutput({"/bin/true"}, std::chrono::seconds(5), &run);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(tmp.Sub("missing")), std::string::npos) << st.message();
+  if (saved.empty()) {
+    ::unsetenv("TMPDIR");
+  } else {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  }
+  st = RunCapturingOutput({"/nonexistent/php"}, std::chrono::seconds(5), &run);
+  EXPECT_EQ(st.ExitCode(), 127) << st.message();
 }
 
 }  // namespace
