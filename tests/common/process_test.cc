@@ -3,8 +3,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -131,6 +129,7 @@ TEST(ResolveCommandTest, FindsWhatExecWouldRunAndFailsLikeIt) {
   EXPECT_EQ(ResolveCommand(dir.Sub("b/tool/x"), &path).ExitCode(), 127);  // ENOTDIR
   ASSERT_TRUE(ResolveCommand(dir.Sub("b/tool"), &path).ok());
   EXPECT_EQ(path, dir.Sub("b/tool"));
+}
 
 TEST(RunCapturingOutputTest, CapturesBothStreamsInTmpdirAndKillsAtTheTimeout) {
   initkit::testing::TempDir tmp;

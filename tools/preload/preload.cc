@@ -338,6 +338,20 @@ std::vector<size_t> SelectHot(const std::vector<HotScript>& hot, const Analysis&
 
 }  // namespace
 
+Status RunFromConfig(const Config& config) {
+  Options options;
+  INITKIT_RETURN_IF_ERROR(OptionsFromConfig(config, &options));
+  RunSummary summary;
+  INITKIT_RETURN_IF_ERROR(Run(options, &summary));
+  log::Info("preload list written",
+            {{"output", options.output},
+             {"files", static_cast<unsigned long>(summary.preloaded_files)},
+             {"classes", static_cast<unsigned long>(summary.preloaded_classes)},
+             {"left_out", static_cast<unsigned long>(summary.excluded_files)},
+             {"estimated_bytes", static_cast<unsigned long long>(summary.estimated_bytes)}});
+  return Status::Ok();
+}
+
 bool GlobMatch(const std::string& glob, const std::string& rel) {
   // The one matcher bootstrap uses too, so a pattern means the same in both.
   return ExcludeSet({glob}).MatchesPathOrParent(rel);

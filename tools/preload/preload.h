@@ -27,6 +27,10 @@ struct RunSummary {
 /// write failures are Failed statuses naming the path.
 Status Run(const Options& opts, RunSummary* summary);
 
+/// The tool's work from parsed flags (ToolMain's run): OptionsFromConfig,
+/// Run, and the closing "preload list written" record.
+Status RunFromConfig(const Config& config);
+
 /// Whether `rel` (a file path relative to the app dir) is excluded by the
 /// --exclude `glob`: the file or a directory above it matches, by the rules
 /// of common/glob.h (as initkit-bootstrap's --exclude; '*' stays in one
