@@ -483,6 +483,24 @@ Status StatusReport(const Options& options, std::string* json, const Dependencie
   return Migration(options, deps).Report(json);
 }
 
+Status RunFromConfig(const Config& config) {
+  Options options;
+  INITKIT_RETURN_IF_ERROR(OptionsFromConfig(config, &options));
+  if (options.dry_run) {
+    (void)std::fputs(DryRunPlan(options).c_str(), stdout);
+    (void)std::fflush(stdout);
+    return Status::Ok();
+  }
+  if (options.status) {
+    std::string json;
+    Status st = StatusReport(options, &json);
+    (void)std::printf("%s\n", json.c_str());
+    (void)std::fflush(stdout);
+    return st;
+  }
+  return Run(options);
+}
+
 std::string DryRunPlan(const Options& o) {
   std::string plan = "initkit-migrate dry run (nothing is changed)\n";
   int n = 0;

@@ -28,6 +28,11 @@ Status Run(const Options& options, const Dependencies& deps = {});
 /// database was reachable, else the connection error.
 Status StatusReport(const Options& options, std::string* json, const Dependencies& deps = {});
 
+/// The tool's work from its parsed flags (what main hands to ToolMain):
+/// OptionsFromConfig, then --dry-run prints the plan, --status the JSON
+/// report, else Run.
+Status RunFromConfig(const Config& config);
+
 /// --dry-run: the plan as text (credentials redacted); connects to nothing.
 std::string DryRunPlan(const Options& options);
 
