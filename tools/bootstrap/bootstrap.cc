@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -390,6 +391,24 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
       {"version", INITKIT_VERSION},
   };
   return WriteMarker(opt, dst.fd, DumpJson(marker) + "\n");
+}
+
+Status RunFromConfig(const Config& config) {
+  Options opt;
+  INITKIT_RETURN_IF_ERROR(OptionsFromConfig(config, &opt));
+  RunSummary s;
+  INITKIT_RETURN_IF_ERROR(Run(opt, std::cout, &s));
+  if (!opt.dry_run) {
+    log::Info("copy complete", {{"files", s.files},
+                                {"files_copied", s.files_copied},
+                                {"files_skipped", s.files_skipped},
+                                {"deleted", s.deleted},
+                                {"bytes", s.bytes},
+                                {"bytes_copied", s.bytes_copied},
+                                {"seconds", s.seconds},
+                                {"to", opt.to}});
+  }
+  return Status::Ok();
 }
 
 }  // namespace initkit::bootstrap

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <ostream>
 
+#include "common/config.h"
 #include "common/status.h"
 #include "tools/bootstrap/options.h"
 
@@ -31,5 +32,10 @@ struct RunSummary {
 /// failure while writing is Failed naming the path; a stop signal is
 /// Interrupted. No marker exists unless the whole run succeeded.
 Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary);
+
+/// initkit-bootstrap's work from its parsed flags (BootstrapToolSpec):
+/// OptionsFromConfig, Run with the dry-run plan on stdout, then one
+/// "copy complete" record. What main() calls; `-- CMD` is main's.
+Status RunFromConfig(const Config& config);
 
 }  // namespace initkit::bootstrap
