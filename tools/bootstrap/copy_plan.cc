@@ -101,12 +101,21 @@ class Planner {
   // Scans one directory pair; `fds` are this directory's own fds.
   Status Scan(DirNode* node, std::shared_ptr<DirFds> fds);
   // Opens child `name` of `parent` and scans it.
-  Status OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, const std::string& name,
-                     bool dst_is_dir);
+  // `entry` is the directory's entry in its parent; with `check_meta` its
+  // destination mode and owner are compared here, on the opened fd.
+  Status OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool dst_is_dir,
+                     bool check_meta);
 
   AtomicTotals totals;
 
  private:
+  // Sets the fix_mode / fix_owner of a kept entry from its destination stat.
+  void NoteMeta(Entry* e, const struct stat& dt) {
+    e->fix_mode = e->kind != Kind::kSymlink && (dt.st_mode & 07777) != e->mode;
+    e->fix_owner = opt_.uid && (dt.st_uid != *opt_.uid || dt.st_gid != *opt_.gid);
+    if (e->fix_mode || e->fix_owner) totals.meta_fixes++;
+  }
+
   std::string SrcPath(const std::string& rel) const { return opt_.from + "/" + rel; }
   std::string DstPath(const std::string& rel) const { return opt_.to + "/" + rel; }
 
@@ -120,9 +129,11 @@ class Planner {
   ino_t dst_ino_ = 0;
 };
 
-Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, const std::string& name,
-                            bool dst_is_dir) {
+Status Planner::OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool dst_is_dir,
+                            bool check_meta) {
   if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+  DirNode* node = entry->child.get();
+  const std::string& name = entry->name;
   const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   int s = openat(parent->src, name.c_str(), flags);
   if (s < 0) {
@@ -137,6 +148,18 @@ Status Planner::OpenAndScan(DirNode* node, std::shared_ptr<DirFds> parent, const
       close(s);
       return Status::Failed("cannot open directory " + DisplayPath(DstPath(node->rel)) + ": " +
                             ErrnoText(err));
+    }
+    if (d >= 0 && check_meta) {
+      // fstat on the fd: no second path lookup for every directory.
+      struct stat dt;
+      if (fstat(d, &dt) != 0) {
+        int err = errno;
+        close(s);
+        close(d);
+        return Status::Failed("cannot stat " + DisplayPath(DstPath(node->rel)) + ": " +
+                              ErrnoText(err));
+      }
+      NoteMeta(entry, dt);
     }
   }
   parent.reset();
@@ -174,8 +197,13 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
         continue;
       }
     }
-    struct stat st;
-    if (fstatat(fds->src, de.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    struct stat st {};
+    if (de.type == DT_DIR && !opt_.preserve_modes && !(have_dst_id_ && de.ino == dst_ino_)) {
+      // A directory's target mode is --dir-mode and its times are not
+      // copied, so getdents' type is all it needs: one lookup less per
+      // directory. (A d_ino equal to --to's is stat'ed: it may be --to.)
+      st.st_mode = S_IFDIR | 0755;
+    } else if (fstatat(fds->src, de.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (rel.empty()) rel = JoinRel(node->rel, de.name);
       return Status::Failed("cannot stat " + DisplayPath(SrcPath(rel)) + ": " + ErrnoText(errno));
     }
@@ -194,14 +222,16 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
     e.name = std::move(de.name);
     e.kind = kind;
     e.mode = TargetMode(opt_, st.st_mode);
-    e.atime = st.st_atim;
-    e.mtime = st.st_mtim;
     if (kind == Kind::kFile) {
+      e.atime = st.st_atim;
+      e.mtime = st.st_mtim;
       e.size = static_cast<uint64_t>(st.st_size);
       e.sparse = static_cast<uint64_t>(st.st_blocks) * 512 < e.size;
       totals.files++;
       totals.bytes += e.size;
     } else if (kind == Kind::kSymlink) {
+      e.atime = st.st_atim;
+      e.mtime = st.st_mtim;
       totals.symlinks++;
       INITKIT_RETURN_IF_ERROR(ReadLink(fds->src, e.name, static_cast<size_t>(st.st_size),
                                        &e.link_target, SrcPath(JoinRel(node->rel, e.name))));
@@ -230,9 +260,16 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
     if (!dst_names.empty()) {
       auto it = dst_names.find(e.name);
       if (it != dst_names.end()) {
+        const unsigned char dst_type = it->second;
         dst_names.erase(it);
         struct stat dt;
-        if (fstatat(fds->dst, e.name.c_str(), &dt, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (e.kind == Kind::kDir && dst_type == DT_DIR) {
+          // Kept; its mode and owner are checked on the fd the child scan
+          // opens anyway (OpenAndScan), not by a second lookup here.
+          e.dst_kind = Kind::kDir;
+          e.action = Action::kKeep;
+          e.check_meta = true;
+        } else if (fstatat(fds->dst, e.name.c_str(), &dt, AT_SYMLINK_NOFOLLOW) != 0) {
           if (errno != ENOENT) {
             return Status::Failed("cannot stat " +
                                   DisplayPath(DstPath(JoinRel(node->rel, e.name))) + ": " +
@@ -254,10 +291,8 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
           }
           if (same) {
             e.action = Action::kKeep;
-            e.fix_mode = e.kind != Kind::kSymlink && (dt.st_mode & 07777) != e.mode;
-            e.fix_owner = opt_.uid && (dt.st_uid != *opt_.uid || dt.st_gid != *opt_.gid);
+            NoteMeta(&e, dt);
             if (e.kind != Kind::kDir) totals.unchanged++;
-            if (e.fix_mode || e.fix_owner) totals.meta_fixes++;
           } else {
             e.action = Action::kReplace;
           }
@@ -303,9 +338,9 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
   for (Entry& e : node->entries) {
     if (e.kind != Kind::kDir) continue;
     bool dst_is_dir = e.action == Action::kKeep && fds->dst >= 0;
-    DirNode* child = e.child.get();
-    pool_->Add([this, child, fds, name = e.name, dst_is_dir]() {
-      return OpenAndScan(child, fds, name, dst_is_dir);
+    Entry* entry = &e;
+    pool_->Add([this, entry, fds, dst_is_dir]() {
+      return OpenAndScan(entry, fds, dst_is_dir, entry->check_meta);
     });
   }
   return Status::Ok();

@@ -36,9 +36,10 @@ struct Entry {
   Kind kind = Kind::kNone;
   Kind dst_kind = Kind::kNone;
   Action action = Action::kKeep;
-  bool fix_mode = false;   // kKeep only: chmod to `mode`
-  bool fix_owner = false;  // kKeep only: chown to the --owner
-  mode_t mode = 0;         // target mode
+  bool fix_mode = false;    // kKeep only: chmod to `mode`
+  bool fix_owner = false;   // kKeep only: chown to the --owner
+  bool check_meta = false;  // kKeep dirs: fix_* are set by the child's scan
+  mode_t mode = 0;          // target mode
   uint64_t size = 0;
   // Files with fewer blocks than their size (st_blocks): may have holes,
   // copied extent by extent so the holes stay holes.

@@ -47,7 +47,7 @@ int ReadDirEntries(int fd, std::vector<DirEntry>* out) {
       off += d->d_reclen;
       const char* name = d->d_name;
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-      out->push_back(DirEntry{name, d->d_type});
+      out->push_back(DirEntry{name, d->d_type, static_cast<ino_t>(d->d_ino)});
     }
   }
 }

@@ -17,6 +17,7 @@ namespace initkit::bootstrap {
 struct DirEntry {
   std::string name;
   unsigned char type;  // DT_*; DT_UNKNOWN on file systems that do not say
+  ino_t ino;           // d_ino
 };
 
 /// Reads every name of the open directory `fd` except "." and "..".
