@@ -13,6 +13,7 @@
 #   BOOTSTRAP_BIN=... RUNS=7 COPIES="1 4" bench/copy.sh
 # The disk target runs for the 1-copy fixture only (DISK_ALL=1: for every
 # fixture): on a shared VM disk one `--copies 4` run takes minutes.
+# TARGETS="tmpfs" skips the disk scenario.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,8 +90,8 @@ for n in $copies_list; do
   echo "fixture copies=$n: $files files, $size MB" | tee -a "$summary"
   # Warm the page cache so every contender reads from memory.
   find "$app" -type f -print0 | xargs -0 cat >/dev/null
-  targets="tmpfs disk"
-  [ "$n" -gt 1 ] && [ "${DISK_ALL:-0}" != 1 ] && targets=tmpfs
+  targets=${TARGETS:-tmpfs disk}
+  [ "$n" -gt 1 ] && [ "${DISK_ALL:-0}" != 1 ] && targets=${targets/disk/}
   for target in $targets; do
     base=$tmpfs_base
     [ "$target" = disk ] && base=$disk_base
