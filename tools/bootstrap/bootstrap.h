@@ -35,7 +35,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary);
 
 /// initkit-bootstrap's work from its parsed flags (BootstrapToolSpec):
 /// OptionsFromConfig, Run with the dry-run plan on stdout, then one
-/// "copy complete" record. What main() calls; `-- CMD` is main's.
+/// "copy complete" record. What main() hands to ToolMain.
 Status RunFromConfig(const Config& config);
 
 }  // namespace initkit::bootstrap
