@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_GEN := -G Ninja
 
 .PHONY: all deps build tools static image asan test test-release test-asan demo bench format tidy clean
-.PHONY: fuzz fuzz-ci
+.PHONY: fuzz fuzz-ci reference standalone-check
 
 all: build
 
@@ -47,6 +47,7 @@ test-asan: asan
 test: test-asan image
 	@scripts/image-check.sh
 	@scripts/validate-examples.sh build-static/bin
+	@scripts/standalone-check.sh
 	@$(MAKE) --no-print-directory fuzz-ci
 
 # Fuzzing with clang's libFuzzer in build-fuzz/ (fuzz/run.sh): `make fuzz` runs
@@ -73,6 +74,16 @@ demo: tools
 
 bench: tools
 	@for b in bench/*.sh; do echo "== $$b"; $$b; done
+
+# The flag reference, man pages and completions are generated from the flag
+# tables; run this after changing a flag (a test fails until you do).
+reference: tools
+	@scripts/reference.sh build/bin
+
+# A copy of the tracked files alone in an empty directory runs `make demo`:
+# the repository needs nothing beside it.
+standalone-check:
+	@scripts/standalone-check.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

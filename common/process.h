@@ -88,7 +88,7 @@ struct CapturedRun {
 Status RunCapturingOutput(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                           CapturedRun* run);
 
-/// Replaces this process with argv (the contract's `-- CMD`): same PID,
+/// Replaces this process with argv (a tool's `-- CMD`): same PID,
 /// clean signal mask. Returns only on failure: NotFound or NotExecutable.
 Status ExecReplace(const std::vector<std::string>& argv);
 

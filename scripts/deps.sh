@@ -11,6 +11,8 @@ PKGS=(
   mariadb-server mariadb-client redis-server
   php8.2-cli php8.2-opcache php8.2-fpm php8.2-mysql
   hyperfine rsync dpkg-dev
+  # the man page lint in the reference test (docs/man)
+  mandoc
   python3-yaml python3-jsonschema docker-compose
   # `make image`: buildah builds the OCI image offline; the arm64 binaries
   # run under qemu-user in the smoke test (the cross toolchain and arm64
