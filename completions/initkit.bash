@@ -145,6 +145,8 @@ _initkit_preload() {
     --opcache-status) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --memory-budget) COMPREPLY=(); return ;;
     --verify-with) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --verify-timeout) COMPREPLY=(); return ;;
+    --verify-rounds) COMPREPLY=(); return ;;
     --jobs) COMPREPLY=(); return ;;
     --log-format) COMPREPLY=($(compgen -W "json text" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
@@ -154,7 +156,7 @@ _initkit_preload() {
     esac
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "--app-dir --vendor-dir --psr4-dir --exclude --output --report --absolute-paths --php-classes --opcache-status --memory-budget --verify-with --jobs --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
+    COMPREPLY=($(compgen -W "--app-dir --vendor-dir --psr4-dir --exclude --output --report --absolute-paths --php-classes --opcache-status --memory-budget --verify-with --verify-timeout --verify-rounds --jobs --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
     return
   fi
   COMPREPLY=()
