@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <string>
 
@@ -13,17 +14,36 @@
 namespace initkit::testing {
 namespace {
 
-void RunScenario(const std::string& scenario) {
+const char* const kScenarios[] = {"argocd", "image-volume", "helm", "compose"};
+
+RunOutput RunScenario(const std::string& scenario) {
   std::string bin = INITKIT_BIN_DIR;
   // The runner and its fake cluster register every credential they make
   // (service-account tokens, generated Secret values) for the leak scan.
   std::map<std::string, std::string> env;
   if (const char* reg = std::getenv("INITKIT_TEST_CREDENTIALS"))
     env["INITKIT_TEST_CREDENTIALS"] = reg;
-  RunOutput r = RunBinary("/usr/bin/python3",
-                          {std::string(INITKIT_SOURCE_DIR) + "/tests/pods/podrunner.py", scenario,
-                           "--bin-dir", bin, "--fake", bin + "/pods_cluster_fake"},
-                          env, std::chrono::seconds(600));
+  return RunBinary("/usr/bin/python3",
+                   {std::string(INITKIT_SOURCE_DIR) + "/tests/pods/podrunner.py", scenario,
+                    "--bin-dir", bin, "--fake", bin + "/pods_cluster_fake"},
+                   env, std::chrono::seconds(600));
+}
+
+// Each scenario has its own network namespace and services, so all four run
+// at once (started by the first test); each test waits for its own.
+std::shared_future<RunOutput>& Scenario(const std::string& name) {
+  static std::map<std::string, std::shared_future<RunOutput>>* runs = [] {
+    auto* m = new std::map<std::string, std::shared_future<RunOutput>>;
+    for (const char* s : kScenarios) {
+      (*m)[s] = std::async(std::launch::async, RunScenario, std::string(s)).share();
+    }
+    return m;
+  }();
+  return runs->at(name);
+}
+
+void Check(const std::string& scenario) {
+  const RunOutput& r = Scenario(scenario).get();
   if (r.exit_code == 77) GTEST_SKIP() << r.out;
   // Every check prints "ok: ..."; the last line says PASS or what failed.
   std::cout << r.out.substr(r.out.size() > 6000 ? r.out.size() - 6000 : 0);
@@ -31,11 +51,12 @@ void RunScenario(const std::string& scenario) {
   EXPECT_NE(r.out.find("PASS " + scenario), std::string::npos);
 }
 
-// PreSync secrets -> PreSync migrate -> Deployment -> CronJob gate -> PostDelete.
-TEST(Pods, ArgoCdSyncDeploymentCronJobAndTeardown) { RunScenario("argocd"); }
-TEST(Pods, DeploymentWithImageVolumes) { RunScenario("image-volume"); }
-TEST(Pods, HelmMigrateHook) { RunScenario("helm"); }
-TEST(Pods, ComposeStack) { RunScenario("compose"); }
+// PreSync secrets -> PreSync migrate -> Deployment -> CronJob gate -> a
+// second sync -> PostDelete teardown.
+TEST(Pods, ArgoCdSyncDeploymentCronJobAndTeardown) { Check("argocd"); }
+TEST(Pods, DeploymentWithImageVolumes) { Check("image-volume"); }
+TEST(Pods, HelmMigrateHook) { Check("helm"); }
+TEST(Pods, ComposeStack) { Check("compose"); }
 
 }  // namespace
 }  // namespace initkit::testing
