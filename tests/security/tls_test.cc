@@ -4,6 +4,7 @@
 // verification off (a kubeconfig's insecure-skip-tls-verify; no tool has an
 // --insecure flag) is logged as a warning.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/random.h"
 #include "tests/fakes/http_server.h"
@@ -142,11 +143,30 @@ TEST(TlsVerification, KubeconfigInsecureSkipVerifyWorksButWarns) {
   EXPECT_EQ(r.err.find("is OFF"), std::string::npos) << r.err;
 }
 
+// The flag tables themselves (--help-format=json prints them): no flag of
+// any tool, nor its environment form, turns certificate verification off.
 TEST(TlsVerification, NoToolOffersAnInsecureFlag) {
-  for (const char* tool : {"initkit-secrets", "initkit-migrate", "initkit-cron-gate"}) {
-    RunOutput r = RunBinary(tool, {"--help"});
-    EXPECT_EQ(r.exit_code, 0) << tool;
-    EXPECT_EQ(r.out.find("insecure"), std::string::npos) << tool << ": " << r.out;
+  const char* const kForbidden[] = {"insecure",    "skip-verify",         "skip-tls",
+                                    "no-verify",   "tls-verify",          "ssl-verify",
+                                    "verify-ssl",  "verify-tls",          "verify-peer",
+                                    "verify-host", "no-check-certificate"};
+  for (const char* tool : {"initkit-bootstrap", "initkit-cron-gate", "initkit-migrate",
+                           "initkit-preload", "initkit-secrets"}) {
+    RunOutput r = RunBinary(tool, {"--help-format=json"});
+    ASSERT_EQ(r.exit_code, 0) << tool << r.err;
+    nlohmann::json table = nlohmann::json::parse(r.out);
+    ASSERT_GT(table["flags"].size(), 3u) << tool;
+    for (const auto& f : table["flags"]) {
+      std::string name = f["name"];
+      std::vector<std::string> spellings = {name};
+      if (f["negatable"] == true) spellings.push_back("no-" + name);
+      for (const std::string& s : spellings) {
+        for (const char* word : kForbidden) {
+          EXPECT_EQ(s.find(word), std::string::npos)
+              << tool << " --" << s << " would switch TLS verification off";
+        }
+      }
+    }
   }
 }
 
