@@ -526,17 +526,58 @@ TEST_F(CopyTest, TypeChangesReplaceTheDestination) {
   EXPECT_EQ(ReadFile(dst + "/was-file/inner.php"), "now a dir");
 }
 
-TEST_F(CopyTest, SpecialFilesAreSkippedAndHardLinksSplit) {
+TEST_F(CopyTest, SpecialFilesAreSkipped) {
   ASSERT_EQ(mkfifo((src + "/fifo").c_str(), 0644), 0);
-  WriteFile(src + "/a.php", "same inode");
-  ASSERT_EQ(link((src + "/a.php").c_str(), (src + "/b.php").c_str()), 0);
+  WriteFile(src + "/a.php", "a");
   RunSummary s;
   ASSERT_TRUE(Copy(MakeOptions(src, dst), &s).ok());
   EXPECT_FALSE(Exists(dst + "/fifo"));
   EXPECT_EQ(s.specials_skipped, 1u);
+  EXPECT_EQ(ReadFile(dst + "/a.php"), "a");
+}
+
+TEST_F(CopyTest, HardLinksAreKeptAsWithCpA) {
+  WriteFile(src + "/a.php", "same inode");
+  ASSERT_EQ(link((src + "/a.php").c_str(), (src + "/b.php").c_str()), 0);
+  WriteFile(src + "/sub/solo.php", "solo");
+  ASSERT_EQ(link((src + "/a.php").c_str(), (src + "/sub/c.php").c_str()), 0);
+  WriteFile(src + "/excluded.bak", "x");
+  ASSERT_EQ(link((src + "/excluded.bak").c_str(), (src + "/kept.php").c_str()), 0);
+  Options o = MakeOptions(src, dst);
+  o.excludes = {"*.bak"};
+  std::string out;
+  Options dry = o;
+  dry.dry_run = true;
+  ASSERT_TRUE(Copy(dry, nullptr, &out).ok());
+  EXPECT_NE(out.find("link b.php => a.php\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("link sub/c.php => a.php\n"), std::string::npos) << out;
+
+  RunSummary s;
+  ASSERT_TRUE(Copy(o, &s).ok());
   auto snap = Snapshot(dst);
-  EXPECT_NE(snap["a.php"].ino, snap["b.php"].ino);
-  EXPECT_EQ(ReadFile(dst + "/b.php"), "same inode");
+  EXPECT_EQ(snap["a.php"].ino, snap["b.php"].ino);
+  EXPECT_EQ(snap["a.php"].ino, snap["sub/c.php"].ino);
+  EXPECT_EQ(ReadFile(dst + "/sub/c.php"), "same inode");
+  EXPECT_EQ(ReadFile(dst + "/kept.php"), "x");  // its other name is excluded: a plain copy
+  EXPECT_FALSE(Exists(dst + "/excluded.bak"));
+  EXPECT_EQ(s.files_copied, 3u);  // a.php, solo.php, kept.php
+  EXPECT_EQ(s.hardlinks, 2u);
+
+  // A re-run keeps the links; a name that became a separate equal file
+  // (an older copy, or someone's edit) is linked again.
+  ASSERT_TRUE(Copy(o, &s).ok());
+  EXPECT_EQ(s.files_copied, 0u);
+  EXPECT_EQ(s.hardlinks, 0u);
+  EXPECT_EQ(Snapshot(dst)["b.php"].ino, snap["a.php"].ino);
+  ASSERT_EQ(unlink((dst + "/b.php").c_str()), 0);
+  WriteFile(dst + "/b.php", "same inode");
+  SetMtime(dst + "/b.php", snap["a.php"].mtime.tv_sec, snap["a.php"].mtime.tv_nsec);
+  ASSERT_NE(Snapshot(dst)["b.php"].ino, snap["a.php"].ino);
+  ASSERT_TRUE(Copy(o, &s).ok());
+  EXPECT_EQ(s.files_copied, 0u);
+  EXPECT_EQ(s.hardlinks, 1u);
+  EXPECT_EQ(Snapshot(dst)["b.php"].ino, snap["a.php"].ino);
+  EXPECT_EQ(Snapshot(dst)["sub/c.php"].ino, snap["a.php"].ino);
 }
 
 TEST_F(CopyTest, MarkerIsWrittenLastAsJson) {

@@ -229,7 +229,10 @@ void PrintPlan(const Options& opt, const CopyPlan& plan, std::ostream& out) {
       const char* verb = e->action == Action::kReplace ? "replace" : "";
       switch (e->kind) {
         case Kind::kFile:
-          if (e->action != Action::kKeep) {
+          if (e->action != Action::kKeep && !e->hardlink_of.empty()) {
+            out << (*verb ? "replace-with-link" : "link") << " " << rel << " => "
+                << DisplayPath(e->hardlink_of) << "\n";
+          } else if (e->action != Action::kKeep) {
             out << (*verb ? verb : "copy") << " " << rel << " (" << e->size << " bytes, mode "
                 << Octal(e->mode) << ")\n";
           }
@@ -341,8 +344,8 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
       if (missing) dry_out << "mkdir " << DisplayPath(m) << "/ (--mkdir)\n";
     }
     if (!space.ok()) dry_out << "error: " << space.message() << "\n";
-    dry_out << "would copy " << t.files_to_copy << " files (" << t.bytes_to_copy
-            << " bytes), leave " << t.unchanged << " unchanged, fix " << t.meta_fixes
+    dry_out << "would copy " << t.files_to_copy << " files (" << t.bytes_to_copy << " bytes), link "
+            << t.hardlinks << ", leave " << t.unchanged << " unchanged, fix " << t.meta_fixes
             << " modes/owners, delete " << t.deletions << ", then write the marker "
             << DisplayPath(opt.marker) << "\n";
     dry_out.flush();
@@ -373,6 +376,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
   s.bytes = t.bytes;
   s.bytes_copied = stats.bytes_copied;
   s.specials_skipped = t.specials;
+  s.hardlinks = stats.hardlinks;
   s.excluded = t.excluded;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -386,6 +390,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
       {"deleted", s.deleted},
       {"bytes", s.bytes},
       {"bytes_copied", s.bytes_copied},
+      {"hardlinks", s.hardlinks},
       {"seconds", s.seconds},
       {"tool", "initkit-bootstrap"},
       {"version", INITKIT_VERSION},
@@ -405,6 +410,7 @@ Status RunFromConfig(const Config& config) {
                                 {"deleted", s.deleted},
                                 {"bytes", s.bytes},
                                 {"bytes_copied", s.bytes_copied},
+                                {"hardlinks", s.hardlinks},
                                 {"seconds", s.seconds},
                                 {"to", opt.to}});
   }

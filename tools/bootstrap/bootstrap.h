@@ -21,6 +21,7 @@ struct RunSummary {
   uint64_t bytes = 0;  // total size of the source files
   uint64_t bytes_copied = 0;
   uint64_t specials_skipped = 0;
+  uint64_t hardlinks = 0;  // names linked to another copied file (CopyPlan::links)
   uint64_t excluded = 0;
   double seconds = 0;
 };

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,7 +24,7 @@ namespace {
 struct AtomicTotals {
   std::atomic<uint64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}, files_to_copy{0},
       bytes_to_copy{0}, blocks_needed{0}, new_entries{0}, unchanged{0}, meta_fixes{0}, deletions{0},
-      specials{0}, excluded{0};
+      specials{0}, excluded{0}, hardlinks{0};
 };
 
 Kind KindOf(mode_t m) {
@@ -107,6 +109,14 @@ class Planner {
                      bool check_meta);
 
   AtomicTotals totals;
+
+  // Files seen with st_nlink > 1, by (device, inode).
+  struct LinkMember {
+    DirNode* node;
+    size_t index;
+  };
+  std::mutex links_mu;
+  std::map<std::pair<dev_t, ino_t>, std::vector<LinkMember>> links;
 
  private:
   // Sets the fix_mode / fix_owner of a kept entry from its destination stat.
@@ -226,6 +236,10 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
       e.atime = st.st_atim;
       e.mtime = st.st_mtim;
       e.size = static_cast<uint64_t>(st.st_size);
+      if (st.st_nlink > 1) {
+        std::lock_guard<std::mutex> lock(links_mu);
+        links[{st.st_dev, st.st_ino}].push_back(LinkMember{node, node->entries.size()});
+      }
       e.sparse = static_cast<uint64_t>(st.st_blocks) * 512 < e.size;
       totals.files++;
       totals.bytes += e.size;
@@ -277,6 +291,7 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
           }
         } else {
           e.dst_kind = KindOf(dt.st_mode);
+          if (e.dst_kind == Kind::kFile) e.dst_ino = dt.st_ino;
           bool same = false;
           if (e.kind == Kind::kFile && e.dst_kind == Kind::kFile) {
             same = static_cast<uint64_t>(dt.st_size) == e.size &&
@@ -304,10 +319,11 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
       if (e.kind == Kind::kFile) {
         totals.files_to_copy++;
         totals.bytes_to_copy += e.size;
-        totals.blocks_needed += e.sparse ? DataBytes(fds->src, e.name, e.size) : Round4k(e.size);
+        e.blocks = e.sparse ? DataBytes(fds->src, e.name, e.size) : Round4k(e.size);
       } else {
-        totals.blocks_needed += 4096;
+        e.blocks = 4096;
       }
+      totals.blocks_needed += e.blocks;
     }
   }
   // What is left in the destination, the source does not have.
@@ -371,6 +387,48 @@ void MarkDirty(DirNode* root) {
   }
 }
 
+// Turns every group of source hard links into one copied file (the first
+// in path order, so the choice does not depend on thread timing) and links
+// for the others, and takes the links out of the copy's counts.
+void PlanHardLinks(Planner* planner, CopyPlan* plan) {
+  AtomicTotals& t = planner->totals;
+  for (auto& [id, members] : planner->links) {
+    if (members.size() < 2) continue;
+    std::vector<std::pair<std::string, Entry*>> group;
+    for (const auto& m : members) {
+      Entry* e = &m.node->entries[m.index];
+      group.emplace_back(JoinRel(m.node->rel, e->name), e);
+    }
+    std::sort(group.begin(), group.end());
+    const Entry* first = group[0].second;
+    for (size_t i = 1; i < group.size(); ++i) {
+      Entry& e = *group[i].second;
+      e.hardlink_of = group[0].first;
+      // Not copied: whatever the walk counted for it goes.
+      if (e.action != Action::kKeep) {
+        t.files_to_copy--;
+        t.bytes_to_copy -= e.size;
+        t.blocks_needed -= e.blocks;
+        t.new_entries--;
+      }
+      if (e.fix_mode || e.fix_owner) t.meta_fixes--;
+      e.fix_mode = e.fix_owner = false;  // the inode is the first name's
+      const bool linked = e.action == Action::kKeep && first->action == Action::kKeep &&
+                          e.dst_ino != 0 && e.dst_ino == first->dst_ino;
+      if (linked) continue;
+      if (e.action == Action::kKeep) {
+        // An equal but separate file (or a link to something else).
+        t.unchanged--;
+        e.action = Action::kReplace;
+      }
+      t.hardlinks++;
+      plan->links.push_back(HardLink{group[0].first, group[i].first, e.action == Action::kReplace});
+    }
+  }
+  std::sort(plan->links.begin(), plan->links.end(),
+            [](const HardLink& a, const HardLink& b) { return a.name < b.name; });
+}
+
 }  // namespace
 
 CopyPlan::~CopyPlan() {
@@ -413,6 +471,7 @@ Status BuildPlan(const Options& opt, int src_root, int dst_root, CopyPlan* plan)
   pool.Add([&planner, root, fds]() mutable { return planner.Scan(root, std::move(fds)); });
   fds.reset();
   INITKIT_RETURN_IF_ERROR(pool.Run());
+  PlanHardLinks(&planner, plan);
   MarkDirty(root);
   const AtomicTotals& t = planner.totals;
   PlanTotals& o = plan->totals;
@@ -429,6 +488,7 @@ Status BuildPlan(const Options& opt, int src_root, int dst_root, CopyPlan* plan)
   o.deletions = t.deletions;
   o.specials = t.specials;
   o.excluded = t.excluded;
+  o.hardlinks = t.hardlinks;
   return Status::Ok();
 }
 

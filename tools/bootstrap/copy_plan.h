@@ -48,6 +48,13 @@ struct Entry {
   struct timespec mtime {};
   std::string link_target;         // symlinks
   std::unique_ptr<DirNode> child;  // directories
+  uint64_t blocks = 0;             // what this entry added to PlanTotals::blocks_needed
+  ino_t dst_ino = 0;               // the destination file's inode, when there is one
+  // Files only: the relative path of the entry this one is a hard link of
+  // in the source. Such an entry is not copied: the copy links it after
+  // the data is in place (CopyPlan::links), or keeps it when the
+  // destination already holds that link.
+  std::string hardlink_of;
 };
 
 /// A destination name the source no longer has, to remove with --delete.
@@ -84,6 +91,14 @@ struct PlanTotals {
   uint64_t deletions = 0;    // top-level names to delete (a tree counts once)
   uint64_t specials = 0;     // FIFOs, sockets, devices skipped
   uint64_t excluded = 0;
+  uint64_t hardlinks = 0;  // names linked to another copied file instead of copied
+};
+
+/// A name to (re)create as a hard link of another file of the copy.
+struct HardLink {
+  std::string target;    // relative path of the file linked to (copied first)
+  std::string name;      // relative path of the new link
+  bool replace = false;  // something is in the way at `name`: remove it first
 };
 
 /// The complete plan: a tree of DirNodes mirroring the source.
@@ -95,11 +110,16 @@ struct CopyPlan {
   ~CopyPlan();
   DirNode root;
   PlanTotals totals;
+  /// Hard links to make once the files are copied, in path order.
+  std::vector<HardLink> links;
 };
 
 /// Walks the source (open directory `src_root`) and, when it exists
 /// (`dst_root` >= 0), the destination in parallel and decides for every
-/// entry what to do. Reads only. `protect` holds destination paths that
+/// entry what to do. Files hard-linked together in the source (st_nlink > 1,
+/// same inode) are copied once, as the first of them in path order; the
+/// others become HardLinks of it, as `cp -a` keeps them. Reads only. `protect` holds destination
+/// paths that
 /// --delete must keep (--mkdir dirs and their parents); the marker is kept
 /// and never copied. Fails (kFailed) on an unreadable source entry, and
 /// with Interrupted on a stop signal.

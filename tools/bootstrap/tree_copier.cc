@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include "common/file_util.h"
 #include "common/log.h"
@@ -130,7 +132,7 @@ Status Copier::Slice(const DirNode* node, const std::shared_ptr<DirFds>& fds, si
     if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
     if (pool_->failed()) return Status::Ok();
     const Entry& e = node->entries[i];
-    if (e.kind == Kind::kDir) continue;
+    if (e.kind == Kind::kDir || !e.hardlink_of.empty()) continue;  // links: LinkAll
     if (e.action == Action::kKeep) {
       if (e.fix_mode || e.fix_owner) INITKIT_RETURN_IF_ERROR(FixMeta(node, fds->dst, e));
       continue;
@@ -227,6 +229,73 @@ Status Copier::FixMeta(const DirNode* node, int dfd, const Entry& e) {
   return Status::Ok();
 }
 
+// Opens the destination directory `rel` under `root` one segment at a time
+// without following a symlink. Returns the fd, or -1 with errno set.
+int OpenDirBeneath(int root, std::string_view rel) {
+  int cur = fcntl(root, F_DUPFD_CLOEXEC, 0);
+  size_t start = 0;
+  while (cur >= 0 && start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    const std::string seg(rel.substr(start, slash - start));
+    start = slash + 1;
+    int next = openat(cur, seg.c_str(), kDirOpenFlags);
+    int err = errno;
+    close(cur);
+    errno = err;
+    cur = next;
+  }
+  return cur;
+}
+
+// Splits "a/b/c" into "a/b" and "c".
+std::pair<std::string_view, std::string_view> SplitRel(std::string_view rel) {
+  size_t slash = rel.rfind('/');
+  if (slash == std::string_view::npos) return {std::string_view(), rel};
+  return {rel.substr(0, slash), rel.substr(slash + 1)};
+}
+
+// Makes the plan's hard links: every target is a copied (or kept) file by now.
+Status LinkAll(const Options& opt, const CopyPlan& plan, int dst_root, CopyStats* stats) {
+  for (const HardLink& l : plan.links) {
+    if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
+    const std::string display = opt.to + "/" + l.name;
+    auto [tdir, tname] = SplitRel(l.target);
+    auto [ndir, nname] = SplitRel(l.name);
+    int tfd = OpenDirBeneath(dst_root, tdir);
+    if (tfd < 0) {
+      return Status::Failed("cannot open directory " +
+                            DisplayPath(opt.to + "/" + std::string(tdir)) + ": " +
+                            ErrnoText(errno));
+    }
+    int nfd = OpenDirBeneath(dst_root, ndir);
+    if (nfd < 0) {
+      int err = errno;
+      close(tfd);
+      return Status::Failed("cannot open directory " +
+                            DisplayPath(opt.to + "/" + std::string(ndir)) + ": " + ErrnoText(err));
+    }
+    const std::string name(nname), target(tname);
+    Status st;
+    if (l.replace) {
+      uint64_t removed = 0;
+      st = RemoveAt(nfd, name, display, &removed);
+      stats->deleted += removed;
+    }
+    // Flags 0: a symlink swapped in at the target is linked itself, never
+    // followed.
+    if (st.ok() && linkat(tfd, target.c_str(), nfd, name.c_str(), 0) != 0) {
+      st = Status::Failed("cannot link " + DisplayPath(display) + " to " +
+                          DisplayPath(opt.to + "/" + l.target) + ": " + ErrnoText(errno));
+    }
+    close(tfd);
+    close(nfd);
+    INITKIT_RETURN_IF_ERROR(st);
+    stats->hardlinks++;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ExecutePlan(const Options& opt, const CopyPlan& plan, int src_root, int dst_root,
@@ -246,7 +315,8 @@ Status ExecutePlan(const Options& opt, const CopyPlan& plan, int src_root, int d
   const DirNode* root = &plan.root;
   pool.Add([&copier, root, fds]() mutable { return copier.Dir(root, std::move(fds)); });
   fds.reset();
-  return pool.Run();
+  INITKIT_RETURN_IF_ERROR(pool.Run());
+  return LinkAll(opt, plan, dst_root, stats);
 }
 
 }  // namespace initkit::bootstrap
