@@ -99,7 +99,9 @@ struct Attempt {
 ///
 /// While it waits, an info record is logged every ProgressInterval(): the
 /// message is `what`; fields `attempt`, `elapsed`, `left` (time to the
-/// deadline, "unlimited" without one) and `last_error`.
+/// deadline, "unlimited" without one) and `last_error`. Records sit on a
+/// fixed grid from the start; an attempt that blocks past a tick delays that
+/// record to its end (one record, not a burst).
 ///
 /// On running out it returns NotReady: "<what>: not ready before the
 /// deadline: <last error>" (plus the last different error, if any); on a
