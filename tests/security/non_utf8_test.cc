@@ -2,10 +2,13 @@
 // that turns them into JSON (logs, --status, summaries, markers, API bodies)
 // must survive bytes that are not UTF-8: a strict nlohmann dump() threw and
 // the tool died with SIGABRT (exit 134) instead of doing its job.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit::testing {
@@ -43,6 +46,41 @@ TEST(NonUtf8Input, SecretsDirTargetAndBootstrapPaths) {
                 {"--from", dir.Sub("src-" + kLatin1), "--to", dir.Sub("dst-" + kLatin1)});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(dir.Sub("dst-" + kLatin1 + "/f-" + kLatin1 + ".php")), "<?php\n");
+}
+
+// Every stderr line of these runs is a strict JSON object (nlohmann's parse
+// rejects invalid UTF-8), and so is the termination message's text: the
+// bytes are replaced with U+FFFD as on stdout, never written raw.
+TEST(NonUtf8Input, LogRecordsAndTheTerminationMessageStayValid) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+      {"initkit-migrate",
+       {"--db-host", "127.0.0.1", "--db-port", "1", "--db-user", "u", "--db-name", kLatin1,
+        "--migrate-cmd", "true", "--wait-timeout", "1s"}},
+      {"initkit-bootstrap", {"--from", dir.Sub("missing-" + kLatin1), "--to", dir.Sub("d")}},
+      {"initkit-preload", {"--app-dir", dir.Sub("missing-" + kLatin1)}},
+  };
+  for (const auto& [tool, args] : runs) {
+    std::vector<std::string> full = args;
+    full.insert(full.end(), {"--log-format", "json", "--termination-log", dir.Sub("term")});
+    RunOutput r = RunBinary(tool, full);
+    EXPECT_NE(r.exit_code, 0) << tool;
+    size_t start = 0, lines = 0;
+    for (size_t nl; (nl = r.err.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string line = r.err.substr(start, nl - start);
+      ++lines;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_TRUE(j.is_object()) << tool << ": not a JSON record: " << line;
+    }
+    EXPECT_GT(lines, 0u) << tool;
+    if (tool == "initkit-migrate") {  // passes the name through: replaced, not dropped
+      EXPECT_NE(r.err.find("caf\xef\xbf\xbd"), std::string::npos) << tool << r.err;
+    }
+    std::string term = ReadFile(dir.Sub("term"));
+    EXPECT_FALSE(term.empty()) << tool;
+    EXPECT_EQ(::initkit::ToValidUtf8(term), term) << tool << ": termination message not UTF-8";
+    ::unlink(dir.Sub("term").c_str());
+  }
 }
 
 }  // namespace
