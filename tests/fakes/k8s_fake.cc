@@ -287,6 +287,7 @@ FakeResponse K8sFake::Handle(const FakeRequest& req) {
         p[4] == "secrets") {
       return HandleSecrets(req, p[3], p.size() == 6 ? p[5] : "");
     }
+    if (req.method == "PATCH") return HandlePatch(req);
     auto it = objects_.find(req.path);
     if (req.method == "GET" && it != objects_.end()) return Json(200, it->second);
     if (req.method != "GET")

@@ -63,6 +63,10 @@ class K8sFake {
   void DeleteSecret(const std::string& ns, const std::string& name);
   /// Stores an arbitrary object served by GET at `path` (e.g. a Deployment).
   void SetObject(const std::string& path, const nlohmann::json& obj);
+  /// The object stored at `path` (as patched); false when absent.
+  bool GetObject(const std::string& path, nlohmann::json* out) const;
+  /// PATCHes answered 200 so far (see HandlePatch).
+  int patches() const;
 
   /// The next `n` requests get `status` (a Status object) instead of an answer.
   void FailNext(int n, int status = 503);
@@ -91,6 +95,9 @@ class K8sFake {
 
  private:
   FakeResponse Handle(const FakeRequest& req);
+  // PATCH of a stored object (k8s_fake_patch.cc): JSON merge patch and
+  // strategic merge patch of maps, generation bumped when .spec changes.
+  FakeResponse HandlePatch(const FakeRequest& req);
   FakeResponse HandleSecrets(const FakeRequest& req, const std::string& ns,
                              const std::string& name);
 
@@ -104,6 +111,7 @@ class K8sFake {
   int fail_next_ = 0, fail_status_ = 503;
   int conflict_next_ = 0;
   std::chrono::milliseconds latency_{0};
+  int patches_ = 0;
   int requests_ = 0, writes_ = 0, conflicts_ = 0, unauthorized_ = 0;
   FaultHooks faults_;                   // outlives the server's handler threads
   std::unique_ptr<HttpServer> server_;  // last: stopped before the state goes

@@ -5,6 +5,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "tools/secrets/options.h"
 #include "tools/secrets/secrets.h"
 
 // Only std::bad_alloc can escape, and terminating is the right answer to it.

@@ -1,7 +1,11 @@
 #include "tools/secrets/secrets.h"
 
-#include <cstdlib>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <memory>
+#include <set>
+#include <variant>
 
 #include "common/file_util.h"
 #include "common/k8s_client.h"
@@ -14,202 +18,38 @@ namespace initkit::secrets {
 
 using nlohmann::json;
 
-ToolSpec SecretsToolSpec() {
-  ToolSpec t;
-  t.name = "initkit-secrets";
-  t.summary =
-      "Generates once / rotates app secrets in a Kubernetes Secret (or a directory / env file "
-      "for docker compose) and syncs the Keycloak admin-SSO client.";
-  t.positionals = {{"command", "sync | teardown | plan", {"sync", "teardown", "plan"}, true}};
-  auto flag = [](std::string name, std::string help, std::string def = "",
-                 FlagType type = FlagType::kString) {
-    FlagSpec f;
-    f.name = std::move(name);
-    f.help = std::move(help);
-    f.default_value = std::move(def);
-    f.type = type;
-    return f;
-  };
-  t.flags = {
-      flag("spec", "JSON spec file (default: the built-in spec of the seed)"),
-      flag("namespace", "namespace of the Secrets (default: the service account's / context's)"),
-      flag("secret", "name of the app Secret (overrides the spec's \"secret\")"),
-      flag("kubeconfig", "kubeconfig file (default: in-cluster service account, else $KUBECONFIG)"),
-      flag("context", "kubeconfig context (default: its current-context)"),
-      flag("target", "k8s | dir:PATH | env-file:PATH", "k8s"),
-      flag("dry-run", "print the planned actions (key names only) and change nothing", "false",
-           FlagType::kBool),
-      flag("timeout", "give up on unreachable APIs after this long (exit 124)", "60s",
-           FlagType::kDuration),
-      flag("request-timeout", "one HTTP request", "10s", FlagType::kDuration),
-      flag("conflict-attempts", "writes tried when the Secret keeps changing (409)", "10",
-           FlagType::kInt),
-      flag("keycloak-url", "Keycloak base URL (include /auth for Keycloak < 17)"),
-      flag("keycloak-admin-realm", "realm of the admin client", "master"),
-      flag("keycloak-admin-client-id", "admin client (client credentials)"),
-      flag("keycloak-realm", "realm of the app's OIDC client"),
-      flag("keycloak-client-id", "the app's OIDC client id"),
-      flag("keycloak-redirect-uri", "redirect URI of the client", "", FlagType::kList),
-      flag("keycloak-web-origin", "web origin of the client (default +)", "", FlagType::kList),
-      flag("keycloak-root-url", "root URL of the client"),
-      flag("keycloak-secret", "the dedicated Secret (default <secret>-keycloak)"),
-      flag("keycloak-ca-file", "CA file to verify Keycloak's certificate"),
-  };
-  FlagSpec cred = flag("keycloak-admin-client-secret", "secret of the admin client");
-  cred.credential = true;
-  t.flags.push_back(cred);
-  return t;
-}
-
-Environment SecretsEnvironment() {
-  Environment env = CurrentEnvironment();
-  for (const char* name : {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG",
-                           "APP_ADMIN_SSO_ENABLED"}) {
-    if (const char* v = std::getenv(name)) env[name] = v;
-  }
-  return env;
-}
-
-namespace {
-
-bool EnvTrue(const Environment& env, const char* name) {
-  auto it = env.find(name);
-  if (it == env.end()) return false;
-  std::string v = it->second;
-  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return v == "true" || v == "1" || v == "yes" || v == "on";
-}
-
-}  // namespace
-
-Status OptionsFromConfig(const Config& config, const Environment& env, Options* out) {
-  Options o;
-  o.command = config.Positional("command");
-  o.env = env;
-  if (config.IsSet("spec")) {
-    std::string path = config.Get("spec"), text;
-    Status st = ReadFileToString(path, &text, 4UL * 1024 * 1024);
-    if (!st.ok()) return Status::Usage("--spec: " + st.message());
-    INITKIT_RETURN_IF_ERROR(ParseSpec(text, path, &o.spec));
-  } else {
-    o.spec = BuiltinSpec();
-  }
-  if (config.IsSet("secret")) o.spec.secret = config.Get("secret");
-  o.target = config.Get("target");
-  if (o.spec.secret.empty() && o.target != "k8s") {
-    // A file target has no Secret to name; the name only prefixes the
-    // Keycloak one ("app-keycloak").
-    o.spec.secret = "app";
-  }
-  if (o.spec.secret.empty()) {
-    return Status::Usage("no Secret name: pass --secret NAME (or \"secret\" in the --spec file)");
-  }
-  if (o.target != "k8s" && o.target.rfind("dir:", 0) != 0 && o.target.rfind("env-file:", 0) != 0) {
-    return Status::Usage("--target: \"" + o.target + "\" is not k8s, dir:PATH or env-file:PATH");
-  }
-  if ((o.target == "dir:" || o.target == "env-file:")) {
-    return Status::Usage("--target " + o.target + " needs a PATH");
-  }
-  o.ns = config.Get("namespace");
-  o.kubeconfig = config.Get("kubeconfig");
-  o.context = config.Get("context");
-  o.dry_run = config.GetBool("dry-run");
-  o.timeout = config.GetDuration("timeout");
-  o.request_timeout = config.GetDuration("request-timeout");
-  o.conflict_attempts = static_cast<int>(config.GetInt("conflict-attempts"));
-  if (o.conflict_attempts < 1) return Status::Usage("--conflict-attempts must be at least 1");
-
-  // Keycloak: flags win over the spec's block; enabled by the spec or by the
-  // app's own switch APP_ADMIN_SSO_ENABLED=true.
-  KeycloakSpec k = o.spec.keycloak.value_or(KeycloakSpec());
-  bool enabled =
-      (o.spec.keycloak && o.spec.keycloak->enabled) || EnvTrue(env, "APP_ADMIN_SSO_ENABLED");
-  auto pick = [&](const char* flag, std::string* field) {
-    if (config.IsSet(flag) || field->empty()) {
-      std::string v = config.Get(flag);
-      if (config.IsSet(flag) || !v.empty()) *field = v;
-    }
-  };
-  pick("keycloak-url", &k.url);
-  pick("keycloak-admin-realm", &k.admin_realm);
-  pick("keycloak-admin-client-id", &k.admin_client_id);
-  pick("keycloak-realm", &k.realm);
-  pick("keycloak-client-id", &k.client_id);
-  pick("keycloak-root-url", &k.root_url);
-  pick("keycloak-secret", &k.secret);
-  pick("keycloak-ca-file", &k.ca_file);
-  if (config.IsSet("keycloak-redirect-uri")) {
-    k.redirect_uris = config.GetList("keycloak-redirect-uri");
-  }
-  if (config.IsSet("keycloak-web-origin")) k.web_origins = config.GetList("keycloak-web-origin");
-  if (k.secret.empty()) k.secret = o.spec.secret + "-keycloak";
-  // The names become API paths (k8s) and file names (dir: keeps the
-  // Keycloak Secret in a subdirectory): "../x" would reach another object or
-  // directory, so only what Kubernetes itself accepts gets through.
-  const std::pair<const char*, const std::string*> names[] = {{"--secret", &o.spec.secret},
-                                                              {"--keycloak-secret", &k.secret}};
-  for (const auto& [flag, name] : names) {
-    if (!IsDns1123Subdomain(*name)) {
-      return Status::Usage(std::string(flag) + ": \"" + *name +
-                           "\" is not a Kubernetes object name (lowercase letters, digits, '-' "
-                           "and '.', at most 253)");
-    }
-  }
-  if (!o.ns.empty() && !IsDns1123Label(o.ns)) {
-    return Status::Usage("--namespace: \"" + o.ns +
-                         "\" is not a Kubernetes namespace name (lowercase letters, digits and "
-                         "'-', at most 63)");
-  }
-  if (enabled) {
-    if (config.IsSet("keycloak-admin-client-secret")) {
-      o.keycloak_admin_client_secret = config.Get("keycloak-admin-client-secret");
-    } else if (!k.admin_client_secret_file.empty()) {
-      Status st = ReadFileToString(k.admin_client_secret_file, &o.keycloak_admin_client_secret,
-                                   64UL * 1024);
-      if (!st.ok()) return Status::Usage("spec keycloak admin-client-secret-file: " + st.message());
-      if (!o.keycloak_admin_client_secret.empty() &&
-          o.keycloak_admin_client_secret.back() == '\n') {
-        o.keycloak_admin_client_secret.pop_back();
-      }
-    }
-    log::AddSecret(o.keycloak_admin_client_secret);
-    const std::pair<const char*, const std::string*> required[] = {
-        {"keycloak-url", &k.url},
-        {"keycloak-admin-client-id", &k.admin_client_id},
-        {"keycloak-admin-client-secret", &o.keycloak_admin_client_secret},
-        {"keycloak-realm", &k.realm},
-        {"keycloak-client-id", &k.client_id},
-    };
-    for (const auto& [name, value] : required) {
-      if (value->empty() && (o.command != "plan" || std::string(name) == "keycloak-client-id")) {
-        return Status::Usage("Keycloak sync is enabled (APP_ADMIN_SSO_ENABLED or the spec) but --" +
-                             std::string(name) + " is not set (env " + EnvNameFor(name) + ")");
-      }
-    }
-    k.enabled = true;
-    o.keycloak = k;
-  }
-  *out = std::move(o);
-  return Status::Ok();
-}
-
 namespace {
 
 json List(const std::vector<std::string>& v) { return json(v); }
 
+// UTC now as RFC 3339 with milliseconds: the switch time in the Secret and
+// the restartedAt of the Deployments (kubectl writes whole seconds; two
+// syncs within one second must still write different values, or the second
+// restart would change nothing and start no rollout).
+std::string NowRfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms.count()));
+  return buf;
+}
+
 Status MakeStore(const Options& o, const Deadline& deadline, std::unique_ptr<K8sClient>* client,
-                 std::unique_ptr<SecretStore>* store, json* summary) {
-  if (o.target.rfind("dir:", 0) == 0) {
-    *store = NewDirStore(o.target.substr(4), o.spec.secret);
-    (*summary)["target"] = "dir";
+                 std::unique_ptr<SecretStore>* store, std::string* ns_out, json* summary) {
+  (*summary)["target"] = TargetKind(o.target);
+  if (const auto* dir = std::get_if<DirTarget>(&o.target)) {
+    *store = NewDirStore(dir->path, o.spec.secret);
     return Status::Ok();
   }
-  if (o.target.rfind("env-file:", 0) == 0) {
-    *store = NewEnvFileStore(o.target.substr(9), o.spec.secret);
-    (*summary)["target"] = "env-file";
+  if (const auto* env_file = std::get_if<EnvFileTarget>(&o.target)) {
+    *store = NewEnvFileStore(env_file->path, o.spec.secret);
     return Status::Ok();
   }
-  (*summary)["target"] = "k8s";
   K8sConnection conn;
   std::string kubeconfig = o.kubeconfig;
   auto env = [&](const char* k) {
@@ -232,6 +72,7 @@ Status MakeStore(const Options& o, const Deadline& deadline, std::unique_ptr<K8s
   *client = std::make_unique<K8sClient>(std::move(conn), ko);
   *store = NewK8sStore(client->get(), ns, deadline);
   (*summary)["namespace"] = ns;
+  *ns_out = ns;
   return Status::Ok();
 }
 
@@ -260,10 +101,15 @@ json KeycloakSummary(const KeycloakSpec& k, const KeycloakResult& r, SecretStore
 Status Run(const Options& o, json* summary) {
   bool dry = o.dry_run || o.command == "plan";
   *summary = {{"command", o.command}, {"dry_run", dry}};
+  for (const std::string& w : o.warnings) log::Warn(w);
   Deadline deadline = Deadline::After(o.timeout);
   std::unique_ptr<K8sClient> client;
   std::unique_ptr<SecretStore> store;
-  INITKIT_RETURN_IF_ERROR(MakeStore(o, deadline, &client, &store, summary));
+  std::string ns;
+  INITKIT_RETURN_IF_ERROR(MakeStore(o, deadline, &client, &store, &ns, summary));
+  std::set<std::string> user_keys;  // user names are not secret: logs and summary name them
+  for (const AlternatingUsersSpec& a : o.spec.alternating_users) user_keys.insert(a.user_key);
+  store->set_public_keys(user_keys);
   (*summary)["secret"] = store->Describe(o.spec.secret);
 
   if (o.command == "teardown") {
@@ -283,15 +129,20 @@ Status Run(const Options& o, json* summary) {
   ValueCache values;
   Plan plan;
   int conflicts = 0;
+  PlanOptions plan_options;
+  auto make_plan = [&](const SecretData& current) -> Status {
+    plan_options.now = NowRfc3339();
+    return PlanSync(o.spec, current, &values, plan_options, &plan);
+  };
   if (dry) {
     SecretData current;
     INITKIT_RETURN_IF_ERROR(store->Read(o.spec.secret, &current));
-    INITKIT_RETURN_IF_ERROR(PlanSync(o.spec, current, &values, &plan));
+    INITKIT_RETURN_IF_ERROR(make_plan(current));
   } else {
     INITKIT_RETURN_IF_ERROR(store->Modify(
         o.spec.secret,
         [&](const SecretData& current, SecretData* desired, bool* write) -> Status {
-          INITKIT_RETURN_IF_ERROR(PlanSync(o.spec, current, &values, &plan));
+          INITKIT_RETURN_IF_ERROR(make_plan(current));
           *desired = plan.result;
           *write = plan.changed;
           return Status::Ok();
@@ -305,6 +156,24 @@ Status Run(const Options& o, json* summary) {
   (*summary)["annotated"] = plan.annotated;
   (*summary)["written"] = !dry && plan.changed;
   (*summary)["conflicts"] = conflicts;
+  if (!plan.alternations.empty()) {
+    json alts = json::array();
+    for (const Alternation& a : plan.alternations) {
+      json j = {{"name", a.name}, {"action", a.action}, {"active", a.active}};
+      if (!a.previous.empty()) j["previous"] = a.previous;
+      if (!a.rotated_key.empty()) j["rotated"] = a.rotated_key;
+      alts.push_back(j);
+      log::Info(a.action == "switched" ? (dry ? "would switch the app to the other database user"
+                                              : "switched the app to the other database user")
+                : a.action == "held"   ? "kept both database passwords"
+                                       : "set up the alternating database users",
+                {{"entry", a.name},
+                 {"active", a.active},
+                 {"previous", a.previous},
+                 {"rotated", a.rotated_key}});
+    }
+    (*summary)["alternating_users"] = alts;
+  }
   log::Info(dry ? "planned the app Secret" : "synced the app Secret",
             {{"secret", store->Describe(o.spec.secret)},
              {"created", static_cast<int>(plan.created.size())},

@@ -159,6 +159,84 @@ class Parser {
     return Status::Ok();
   }
 
+  // MariaDB/MySQL account names as an operator puts them in CREATE USER:
+  // kept to characters that need no quoting anywhere (SQL, YAML, env).
+  static bool ValidUserName(const std::string& u) {
+    if (u.empty() || u.size() > 80) return false;
+    for (char c : u) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  Status GetPair(const json& j, const std::string& path, std::string out[2]) {
+    if (!j.is_array() || j.size() != 2) return Error(path, "must be an array of two strings");
+    for (int i = 0; i < 2; ++i) {
+      INITKIT_RETURN_IF_ERROR(GetString(j[i], path + "/" + std::to_string(i), &out[i]));
+    }
+    if (out[0] == out[1]) return Error(path, "the two entries must differ");
+    return Status::Ok();
+  }
+
+  Status ParseAlternating(const std::string& name, const json& j, const std::string& path,
+                          AlternatingUsersSpec* a) {
+    a->name = name;
+    INITKIT_RETURN_IF_ERROR(CheckObject(
+        j, path,
+        {"users", "password-keys", "user-key", "password-key", "generator", "bytes", "length"}));
+    for (const char* field : {"users", "password-keys", "user-key", "password-key"}) {
+      if (!j.contains(field)) return Error(path, std::string("missing field \"") + field + "\"");
+    }
+    INITKIT_RETURN_IF_ERROR(GetPair(j["users"], path + "/users", a->users));
+    for (int i = 0; i < 2; ++i) {
+      if (!ValidUserName(a->users[i])) {
+        return Error(path + "/users/" + std::to_string(i),
+                     "\"" + a->users[i] +
+                         "\" is not a database user name ([A-Za-z0-9_.-], 1 to 80 characters)");
+      }
+    }
+    INITKIT_RETURN_IF_ERROR(GetPair(j["password-keys"], path + "/password-keys", a->password_keys));
+    INITKIT_RETURN_IF_ERROR(GetString(j["user-key"], path + "/user-key", &a->user_key));
+    INITKIT_RETURN_IF_ERROR(GetString(j["password-key"], path + "/password-key", &a->password_key));
+    const std::pair<std::string, const std::string*> keys[] = {
+        {path + "/password-keys/0", &a->password_keys[0]},
+        {path + "/password-keys/1", &a->password_keys[1]},
+        {path + "/user-key", &a->user_key},
+        {path + "/password-key", &a->password_key}};
+    for (const auto& [p, key] : keys) {
+      if (!ValidKeyName(*key)) return Error(p, "\"" + *key + "\" is not a valid Secret key name");
+    }
+    // The same key twice inside one entry is caught by the spec-wide check.
+    GeneratorSpec& g = a->gen;
+    g.generator = "alnum";
+    if (j.contains("generator")) {
+      INITKIT_RETURN_IF_ERROR(GetString(j["generator"], path + "/generator", &g.generator));
+    }
+    static const std::map<std::string, std::string> kSize = {
+        {"hex", "bytes"}, {"base64", "bytes"}, {"base64-of-hex", "bytes"}, {"alnum", "length"}};
+    auto size = kSize.find(g.generator);
+    if (size == kSize.end()) {
+      return Error(path + "/generator", "unknown password generator \"" + g.generator +
+                                            "\" (alnum, hex, base64, base64-of-hex)");
+    }
+    for (const char* field : {"bytes", "length"}) {
+      if (j.contains(field) && size->second != field) {
+        return Error(path + "/" + field, "not used by generator \"" + g.generator + "\"");
+      }
+    }
+    g.bytes = g.generator == "base64" ? 32 : 16;
+    g.length = 32;
+    if (j.contains("bytes")) {
+      INITKIT_RETURN_IF_ERROR(GetInt(j["bytes"], path + "/bytes", 8, 1024, &g.bytes));
+    }
+    if (j.contains("length")) {
+      INITKIT_RETURN_IF_ERROR(GetInt(j["length"], path + "/length", 8, 4096, &g.length));
+    }
+    return Status::Ok();
+  }
+
   Status ParseKeycloak(const json& j, const std::string& path, KeycloakSpec* k) {
     INITKIT_RETURN_IF_ERROR(CheckObject(
         j, path,
@@ -204,8 +282,8 @@ class Parser {
     } catch (const json::exception& e) {  // out_of_range.406: a number beyond a double
       return Status::Usage("spec " + source_ + ": not valid JSON: " + e.what());
     }
-    INITKIT_RETURN_IF_ERROR(
-        CheckObject(j, "", {"secret", "annotation", "once", "rotate", "keycloak"}));
+    INITKIT_RETURN_IF_ERROR(CheckObject(
+        j, "", {"secret", "annotation", "once", "rotate", "alternating-users", "keycloak"}));
     Spec s;
     if (j.contains("secret")) INITKIT_RETURN_IF_ERROR(GetString(j["secret"], "/secret", &s.secret));
     if (j.contains("annotation")) {
@@ -214,22 +292,40 @@ class Parser {
     }
     if (j.contains("once")) INITKIT_RETURN_IF_ERROR(ParseKeys(j["once"], "/once", &s.once));
     if (j.contains("rotate")) INITKIT_RETURN_IF_ERROR(ParseKeys(j["rotate"], "/rotate", &s.rotate));
+    if (j.contains("alternating-users")) {
+      const json& a = j["alternating-users"];
+      if (!a.is_object()) return Error("/alternating-users", "must be an object of name -> users");
+      for (auto it = a.begin(); it != a.end(); ++it) {
+        AlternatingUsersSpec entry;
+        INITKIT_RETURN_IF_ERROR(ParseAlternating(it.key(), it.value(),
+                                                 PathJoin("/alternating-users", it.key()), &entry));
+        s.alternating_users.push_back(std::move(entry));
+      }
+    }
     if (j.contains("keycloak")) {
       KeycloakSpec k;
       INITKIT_RETURN_IF_ERROR(ParseKeycloak(j["keycloak"], "/keycloak", &k));
       s.keycloak = k;
     }
     std::map<std::string, std::string> writer;  // Secret key -> spec path
+    auto claim = [&](const std::string& key, const std::string& p) -> Status {
+      auto [it, inserted] = writer.emplace(key, p);
+      if (!inserted) {
+        return Error(p, "writes key \"" + key + "\", which " + it->second + " writes too");
+      }
+      return Status::Ok();
+    };
     for (const auto& [list, base] :
          {std::pair{&s.once, std::string("/once")}, std::pair{&s.rotate, std::string("/rotate")}}) {
       for (const KeySpec& k : *list) {
         for (const std::string& key : k.OutputKeys()) {
-          std::string p = PathJoin(base, k.name);
-          auto [it, inserted] = writer.emplace(key, p);
-          if (!inserted) {
-            return Error(p, "writes key \"" + key + "\", which " + it->second + " writes too");
-          }
+          INITKIT_RETURN_IF_ERROR(claim(key, PathJoin(base, k.name)));
         }
+      }
+    }
+    for (const AlternatingUsersSpec& a : s.alternating_users) {
+      for (const std::string& key : a.OutputKeys()) {
+        INITKIT_RETURN_IF_ERROR(claim(key, PathJoin("/alternating-users", a.name)));
       }
     }
     *out = std::move(s);
@@ -253,6 +349,10 @@ KeySpec Entry(const std::string& name, const std::string& gen, int bytes) {
 std::vector<std::string> KeySpec::OutputKeys() const {
   if (gen.generator == "rsa-keypair") return {gen.private_key, gen.public_key};
   return {name};
+}
+
+std::vector<std::string> AlternatingUsersSpec::OutputKeys() const {
+  return {password_keys[0], password_keys[1], user_key, password_key};
 }
 
 Status ParseSpec(std::string_view text, const std::string& source, Spec* out) {

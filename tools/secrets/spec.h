@@ -27,6 +27,21 @@ struct KeySpec {
   std::vector<std::string> OutputKeys() const;
 };
 
+/// An alternating-users rotation ("alternating-users" in the spec): two
+/// database users with the same grants; each sync gives the user the app does
+/// not use a new password and switches the app's keys to it, so the user the
+/// running pods hold is never changed under them.
+struct AlternatingUsersSpec {
+  std::string name;              // the spec's key; names the entry in messages
+  std::string users[2];          // the two database user names
+  std::string password_keys[2];  // Secret key holding each user's password
+  std::string user_key;          // Secret key the app reads its user name from
+  std::string password_key;      // Secret key the app reads its password from
+  GeneratorSpec gen;             // of each new password (default alnum 32)
+  /// Every Secret key this entry writes.
+  std::vector<std::string> OutputKeys() const;
+};
+
 /// The Keycloak block; flags/env fill the fields the spec leaves empty.
 struct KeycloakSpec {
   bool enabled = false;
@@ -49,6 +64,7 @@ struct Spec {
   std::string annotation = "ecommercen.com/has-been-initialized";
   std::vector<KeySpec> once;
   std::vector<KeySpec> rotate;
+  std::vector<AlternatingUsersSpec> alternating_users;
   std::optional<KeycloakSpec> keycloak;  // set when the spec has a "keycloak" object
 };
 

@@ -36,7 +36,6 @@ Status FromObject(const json& obj, const std::string& what, SecretData* out) {
       if (!it->is_string() || !Base64Decode(it->get<std::string>(), &v)) {
         return Status::Failed(what + ": data key " + it.key() + " is not valid base64");
       }
-      log::AddSecret(v);
       out->data[it.key()] = std::move(v);
     }
   }
@@ -64,7 +63,9 @@ class K8sStore : public SecretStore {
     INITKIT_RETURN_IF_ERROR(client_->GetSecret(ns_, name, deadline_, &obj, &found));
     *out = SecretData();
     if (!found) return Status::Ok();
-    return FromObject(obj, Describe(name), out);
+    INITKIT_RETURN_IF_ERROR(FromObject(obj, Describe(name), out));
+    Remember(*out);
+    return Status::Ok();
   }
 
   Status Modify(const std::string& name, const Mutator& mutate, int* conflicts) override {
@@ -74,6 +75,7 @@ class K8sStore : public SecretStore {
         [&](const json* current, json* desired, bool* write) -> Status {
           SecretData cur;
           if (current) INITKIT_RETURN_IF_ERROR(FromObject(*current, Describe(name), &cur));
+          Remember(cur);
           SecretData want;
           INITKIT_RETURN_IF_ERROR(mutate(cur, &want, write));
           if (!*write) return Status::Ok();
@@ -168,7 +170,6 @@ class DirStore : public SecretStore {
       if (lstat(p.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
       std::string v;
       INITKIT_RETURN_IF_ERROR(ReadFileToString(p, &v, kMaxValue));
-      log::AddSecret(v);
       out->data[n] = std::move(v);
       out->exists = true;
     }
@@ -179,6 +180,7 @@ class DirStore : public SecretStore {
       INITKIT_RETURN_IF_ERROR(ReadAnnotations(state, sp, &out->annotations));
       out->exists = true;
     }
+    Remember(*out);
     return Status::Ok();
   }
 
@@ -261,7 +263,9 @@ class EnvFileStore : public SecretStore {
     if (access(f.c_str(), F_OK) != 0) return Status::Ok();
     std::string text;
     INITKIT_RETURN_IF_ERROR(ReadFileToString(f, &text, 16 * kMaxValue));
-    return ParseEnvFile(text, f, out);
+    INITKIT_RETURN_IF_ERROR(ParseEnvFile(text, f, out));
+    Remember(*out);
+    return Status::Ok();
   }
 
   Status Modify(const std::string& name, const Mutator& mutate, int* conflicts) override {
@@ -364,10 +368,15 @@ Status ParseEnvFile(const std::string& text, const std::string& source, SecretDa
     } else {
       v = raw;
     }
-    log::AddSecret(v);
     out->data[key] = std::move(v);
   }
   return Status::Ok();
+}
+
+void SecretStore::Remember(const SecretData& d) const {
+  for (const auto& [key, value] : d.data) {
+    if (!public_keys_.count(key)) log::AddSecret(value);
+  }
 }
 
 std::unique_ptr<SecretStore> NewK8sStore(K8sClient* client, std::string ns, Deadline deadline) {

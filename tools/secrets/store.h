@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/k8s_client.h"
@@ -30,6 +31,18 @@ class SecretStore {
   virtual Status Modify(const std::string& name, const Mutator& mutate, int* conflicts) = 0;
   /// Deletes `name`; *existed=false (Ok) when it was already gone.
   virtual Status Delete(const std::string& name, bool* existed) = 0;
+
+  /// Keys whose values are not secret (a database user name): every other
+  /// value read is registered with log::AddSecret, these are not, so they
+  /// can be named in logs and the summary.
+  void set_public_keys(std::set<std::string> keys) { public_keys_ = std::move(keys); }
+
+ protected:
+  /// Registers the values of `d` for redaction (all but the public keys).
+  void Remember(const SecretData& d) const;
+
+ private:
+  std::set<std::string> public_keys_;
 };
 
 /// Secrets in namespace `ns` through `client`; calls stop at `deadline`.
@@ -50,7 +63,8 @@ std::unique_ptr<SecretStore> NewEnvFileStore(std::string path, std::string main_
 
 /// Serialises data as an env file (see NewEnvFileStore); exposed for tests.
 std::string FormatEnvFile(const SecretData& s);
-/// Parses FormatEnvFile's output; errors name `source` and the line.
+/// Parses FormatEnvFile's output; errors name `source` and the line. The
+/// values are not registered for redaction (the stores do that).
 Status ParseEnvFile(const std::string& text, const std::string& source, SecretData* out);
 
 }  // namespace initkit::secrets
