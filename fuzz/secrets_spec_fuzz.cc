@@ -1,5 +1,6 @@
 // The secrets spec: bad specs are Usage errors naming the source; a good
-// one never writes one Secret key twice and has sane generator sizes.
+// one never writes one Secret key twice (alternating users included) and has
+// sane generator sizes.
 #include <set>
 
 #include "fuzz/fuzz_target.h"
@@ -25,6 +26,15 @@ INITKIT_FUZZ_TARGET(secrets_spec) {
         FUZZ_CHECK(!out.empty(), "empty Secret key");
         FUZZ_CHECK(keys.insert(out).second, "Secret key written twice: " + out);
       }
+    }
+  }
+  for (const initkit::secrets::AlternatingUsersSpec& a : spec.alternating_users) {
+    FUZZ_CHECK(a.users[0] != a.users[1] && !a.users[0].empty() && !a.users[1].empty(),
+               "alternating users not two distinct names: " + a.name);
+    FUZZ_CHECK(a.gen.length >= 8 || a.gen.generator != "alnum", "short alnum password");
+    for (const std::string& out : a.OutputKeys()) {
+      FUZZ_CHECK(!out.empty(), "empty Secret key");
+      FUZZ_CHECK(keys.insert(out).second, "Secret key written twice: " + out);
     }
   }
 }

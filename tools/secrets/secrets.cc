@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "common/k8s_client.h"
 #include "common/log.h"
 #include "tools/secrets/keycloak.h"
@@ -190,6 +191,20 @@ Status Run(const Options& o, json* summary) {
   INITKIT_RETURN_IF_ERROR(SyncKeycloak(*o.keycloak, store.get(), &kc, dry, &r));
   (*summary)["keycloak"] = KeycloakSummary(*o.keycloak, r, store.get());
   return Status::Ok();
+}
+
+Status RunFromConfig(const Config& config) {
+  Options options;
+  json summary;
+  Status st = OptionsFromConfig(config, SecretsEnvironment(), &options);
+  if (st.ok()) st = Run(options, &summary);
+  if (!st.ok()) {
+    summary["error"] = st.message();
+    summary["exit_code"] = st.ExitCode();
+  }
+  // The summary holds key names and actions only; Redact guards the error text.
+  std::printf("%s\n", log::Redact(DumpJson(summary)).c_str());
+  return st;
 }
 
 }  // namespace initkit::secrets

@@ -12,4 +12,8 @@ namespace initkit::secrets {
 /// actions only, never values), filled as far as the run got.
 Status Run(const Options& options, nlohmann::json* summary);
 
+/// The tool's work for ToolMain: OptionsFromConfig (with SecretsEnvironment),
+/// Run, then the summary on stdout, with "error" and "exit_code" on failure.
+Status RunFromConfig(const Config& config);
+
 }  // namespace initkit::secrets
