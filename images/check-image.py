@@ -188,6 +188,9 @@ def main():
                 continue
             check(lines[0].split()[-1] == comps[b]["version"], f"{b} --version: tool version {comps[b]['version']}",
                   lines[0])
+            commit = next((line.split()[1] for line in lines[1:] if line.startswith("commit ")), None)
+            if commit and commit != "unknown":
+                check(rev.startswith(commit), f"{b} --version: commit {commit} is the image's revision", rev)
             linked = {comps[r]["name"]: comps[r] for r in deps.get(b, []) if r in comps}
             printed = {}
             for line in lines[1:]:
