@@ -38,6 +38,12 @@ LIBS_ONLY=0
 
 HOST_ARCH=$(dpkg --print-architecture)
 ARCH=${ARCH:-$HOST_ARCH}
+# Debian's names; the kernel's are accepted too (ARCH may come from the
+# environment, where x86_64 is common).
+case $ARCH in
+  x86_64) ARCH=amd64 ;;
+  aarch64) ARCH=arm64 ;;
+esac
 # Debian architecture -> GNU triplet and OpenSSL's Configure target.
 case $ARCH in
   amd64) TRIPLET=x86_64-linux-gnu OPENSSL_TARGET=linux-x86_64 ;;
