@@ -14,6 +14,8 @@ PKGS=(
   # the man page lint in the reference test (docs/man)
   mandoc
   python3-yaml python3-jsonschema docker-compose
+  # the pod runner (tests/pods): loopback in its network namespace, test CAs
+  iproute2 openssl
   # `make image`: buildah builds the OCI image offline; the arm64 binaries
   # run under qemu-user in the smoke test (the cross toolchain and arm64
   # -dev packages are installed by images/build-static.sh when needed)
