@@ -34,7 +34,7 @@ struct Options {
   int copy_method = -1;
 };
 
-/// The flag table of initkit-bootstrap (CONTRACT.md).
+/// The flag table of initkit-bootstrap (docs/reference/initkit-bootstrap.md).
 ToolSpec BootstrapToolSpec();
 
 /// Reads and validates the parsed flags into *out. Bad values are Usage
