@@ -40,7 +40,11 @@ int Fail(const ToolSpec& spec, const Status& st, const std::string& path, bool m
 std::string TerminationMessage(std::string_view tool, const Status& status) {
   const int code = status.ExitCode();
   std::string text = std::string(tool) + ": " + status.message();
-  std::string suffix = " (exit " + std::to_string(code) + ": " + ExitMeaning(code) + ")";
+  // The meaning once: many NotReady messages already say it.
+  const std::string meaning = ExitMeaning(code);
+  std::string suffix = status.message().find(meaning) == std::string::npos
+                           ? " (exit " + std::to_string(code) + ": " + meaning + ")"
+                           : " (exit " + std::to_string(code) + ")";
   text = ToValidUtf8(log::Redact(text));
   for (char& c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';

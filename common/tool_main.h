@@ -29,6 +29,7 @@ int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRun& run);
 
 /// The termination message of a failed run, one line:
 ///   "<tool>: <status message> (exit <code>: <meaning>)"
+/// (just "(exit <code>)" when the message already states the meaning)
 /// with every registered credential masked (log::Redact), bytes that are
 /// not UTF-8 replaced, control characters (newlines) turned into spaces, and
 /// cut to at most kTerminationMessageMax bytes (ending in "...").

@@ -154,6 +154,8 @@ TEST(TerminationMessageTest, OneBoundedLineOfValidUtf8) {
   EXPECT_NE(m.find("... (exit 3: refused)"), std::string::npos) << m;
   m = TerminationMessage("t", Status::Failed("caf\xe9"));
   EXPECT_EQ(m, "t: caf\xef\xbf\xbd (exit 1: failed)");
+  m = TerminationMessage("t", Status::NotReady("db: not ready before the deadline: refused"));
+  EXPECT_EQ(m, "t: db: not ready before the deadline: refused (exit 124)");
   m = TerminationMessage("t", Status::Interrupted(15));
   EXPECT_EQ(m, "t: stopped by signal SIGTERM (exit 143: stopped by signal 15)");
 }
