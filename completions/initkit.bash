@@ -170,10 +170,10 @@ _initkit_secrets() {
   if [[ $prev == = && COMP_CWORD -ge 2 ]]; then prev="${COMP_WORDS[COMP_CWORD-2]}"; fi
   if [[ ${COMP_WORDS[COMP_CWORD-1]} == = || $cur != -* ]]; then
     case "$prev" in
-    --spec) COMPREPLY=(); return ;;
+    --spec) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --namespace) COMPREPLY=(); return ;;
     --secret) COMPREPLY=(); return ;;
-    --kubeconfig) COMPREPLY=(); return ;;
+    --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --context) COMPREPLY=(); return ;;
     --target) COMPREPLY=(); return ;;
     --timeout) COMPREPLY=(); return ;;
@@ -188,7 +188,7 @@ _initkit_secrets() {
     --keycloak-web-origin) COMPREPLY=(); return ;;
     --keycloak-root-url) COMPREPLY=(); return ;;
     --keycloak-secret) COMPREPLY=(); return ;;
-    --keycloak-ca-file) COMPREPLY=(); return ;;
+    --keycloak-ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --keycloak-admin-client-secret) COMPREPLY=(); return ;;
     --keycloak-admin-client-secret-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-format) COMPREPLY=($(compgen -W "json text" -- "$cur")); return ;;
