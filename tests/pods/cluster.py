@@ -134,6 +134,13 @@ class MariaDB:
                  f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}';"
                  f"GRANT ALL ON `{db}`.* TO '{user}'@'%';")
 
+    def can_connect(self, user, password, db):
+        """A new connection over TCP, as a pod would open one."""
+        r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", "-P3306", f"-u{user}", db,
+                            "-N", "-e", "SELECT 1"], env=dict(os.environ, MYSQL_PWD=password),
+                           capture_output=True, text=True)
+        return r.returncode == 0
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)

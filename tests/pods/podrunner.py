@@ -120,7 +120,7 @@ class Env:
 
 
 # ---- Argo CD ---------------------------------------------------------------
-KIND_ORDER = ["ServiceAccount", "Secret", "ConfigMap", "Role", "RoleBinding", "Service", "Deployment",
+KIND_ORDER = ["ServiceAccount", "Secret", "ConfigMap", "Role", "RoleBinding", "User", "Grant", "Service", "Deployment",
               "CronJob", "Job"]
 
 
@@ -150,6 +150,8 @@ class ArgoSync:
                 self.env.kubelet.run_pod(self.ns, o["spec"]["template"]["spec"], f"job/{name}")
                 if after_job:
                     after_job(name)
+            elif o.get("apiVersion", "").startswith("k8s.mariadb.com/"):
+                mariadb_operator(self.env, self.ns, o)
             else:
                 self.env.cluster.apply(self.ns, o)
             self.created.append((o["kind"], name, policy))
@@ -163,6 +165,26 @@ class ArgoSync:
                     deleted.append((kind, name))
         self.created = []
         return deleted
+
+
+def mariadb_operator(env, ns, obj):
+    """What mariadb-operator does for a User (CREATE/ALTER USER with the
+    password from its passwordSecretKeyRef) or a Grant (GRANT)."""
+    spec = obj["spec"]
+    q = lambda v: str(v).replace("\\", "\\\\").replace("'", "\\'")
+    if obj["kind"] == "User":
+        ref = spec["passwordSecretKeyRef"]
+        data = env.secret(ns, ref["name"])["data"]
+        check(ref["key"] in data, f"User {obj['metadata']['name']}: Secret {ref['name']} has key {ref['key']}")
+        name, host = spec.get("name", obj["metadata"]["name"]), spec.get("host", "%")
+        env.db.sql(f"CREATE USER IF NOT EXISTS '{q(name)}'@'{q(host)}';"
+                   f"ALTER USER '{q(name)}'@'{q(host)}' IDENTIFIED BY '{q(data[ref['key']])}';")
+    elif obj["kind"] == "Grant":
+        privs = ", ".join(spec["privileges"])
+        env.db.sql(f"GRANT {privs} ON `{spec['database']}`.{spec.get('table', '*')} "
+                   f"TO '{q(spec['username'])}'@'{q(spec.get('host', '%'))}'")
+    else:
+        raise CheckFailed(f"mariadb-operator kind {obj['kind']} is not modelled")
 
 
 def shop_checks_after_secrets(env, ns):
@@ -278,7 +300,8 @@ def scenario_argocd(env):
     # Managed outside the app (the platform's SealedSecret): the Keycloak admin credentials.
     env.cluster.apply(ns, {"kind": "Secret", "metadata": {"name": "keycloak-admin-shop"},
                            "stringData": {"client-secret": env.cluster.keycloak_admin_client_secret}})
-    presync = load(f"{ex}/argocd/secrets-sync.yaml") + load(f"{ex}/argocd/migrate-presync.yaml")
+    presync = (load(f"{ex}/argocd/secrets-sync.yaml") + load(f"{ex}/mariadb-users.yaml")
+               + load(f"{ex}/argocd/migrate-presync.yaml"))
     deployment = load(f"{ex}/deployment.yaml")
     cron = load(f"{ex}/cronjob.yaml")
     dep = next(o for o in deployment if o["kind"] == "Deployment")
@@ -288,8 +311,10 @@ def scenario_argocd(env):
     def after_job(name):
         if name == "initkit-secrets-sync":
             data = shop_checks_after_secrets(env, ns)
-            # The database operator creates the app's user from the Secret.
-            env.db.reset_database("shop", "shop", data["APP_DB_DEFAULT_PWD"])
+            check(data.get("APP_DB_USER") in ("shop_a", "shop_b"), "APP_DB_USER names one of the two users")
+            # The platform's MariaDB has the database; the users come from
+            # mariadb-users.yaml through the operator (MariaDBOperator below).
+            env.db.sql("DROP DATABASE IF EXISTS shop; CREATE DATABASE shop;")
         if name == "initkit-migrate":
             c = db_counts(env, "shop")
             check(c["migrations"] == 3 and c["seeds"] == 1 and c["registry"] not in ("", "0"),
@@ -361,16 +386,21 @@ def scenario_argocd(env):
     # rotates (initkit-secrets updates the Secret), the operator follows it,
     # and migrate runs with the new password without seeding again.
     print("== Argo CD sync #2: PreSync", flush=True)
-    old_pw = env.secret(ns, "shop-secrets")["data"]["APP_DB_DEFAULT_PWD"]
+    before = env.secret(ns, "shop-secrets")["data"]
+    old_user, old_pw = before["APP_DB_USER"], before["APP_DB_DEFAULT_PWD"]
 
     def after_job2(name):
         if name == "initkit-secrets-sync":
             data = env.secret(ns, "shop-secrets")["data"]
-            check(data["APP_DB_DEFAULT_PWD"] != old_pw, "sync #2 rotated APP_DB_DEFAULT_PWD (updated the Secret)")
-            svc.register_credential(data["APP_DB_DEFAULT_PWD"], "rotated shop-secrets value")
-            pw = data["APP_DB_DEFAULT_PWD"].replace("\\", "\\\\").replace("'", "\\'")
-            env.db.sql(f"ALTER USER 'shop'@'%' IDENTIFIED BY '{pw}'")
+            for v in data.values():
+                svc.register_credential(v, "shop-secrets value after sync #2")
+            check(data["APP_DB_USER"] != old_user and data["APP_DB_DEFAULT_PWD"] != old_pw,
+                  f"sync #2 switched the app to the other user ({old_user} -> {data['APP_DB_USER']}) "
+                  "with a new password (updated the Secret)")
         if name == "initkit-migrate":
+            # A pod started before this sync still connects with what it holds.
+            check(env.db.can_connect(old_user, old_pw, "shop"),
+                  f"a pod started before sync #2 still connects as {old_user} with its password")
             c = db_counts(env, "shop")
             check(c["seeds"] == 1 and c["products"] == 2, f"sync #2: migrate with the new password, no second seed ({c})")
 
@@ -399,7 +429,7 @@ def scenario_image_volume(env):
     for v in (pw, enc):
         svc.register_credential(v, "image-volume test secret")
     env.cluster.apply(ns, {"kind": "Secret", "metadata": {"name": "shop-secrets"},
-                           "stringData": {"APP_DB_DEFAULT_PWD": pw, "APP_ENCRYPTION_KEY": enc,
+                           "stringData": {"APP_DB_USER": "shop", "APP_DB_DEFAULT_PWD": pw, "APP_ENCRYPTION_KEY": enc,
                                           "APP_ADMIN_PWD": enc, "APP_ADMIN_ADVISABLE_PWD": enc}})
     env.db.reset_database("shop", "shop", pw)
     env.apply_all(ns, objs)
