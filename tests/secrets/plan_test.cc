@@ -230,23 +230,5 @@ TEST(PlanTest, AlternatingReplanAfterAConflictStaysConsistent) {
   EXPECT_TRUE(again.result.data.at("DB_PASSWORD_B") == other.result.data.at("DB_PASSWORD_B"));
 }
 
-TEST(SpecTest, AlternatingUsersRejectsWhatCannotWork) {
-  const char* bad[] = {
-      R"({"alternating-users": {"DB": {"users": ["a"], "password-keys": ["A", "B"], "user-key": "U", "password-key": "P"}}})",
-      R"({"alternating-users": {"DB": {"users": ["a", "a"], "password-keys": ["A", "B"], "user-key": "U", "password-key": "P"}}})",
-      R"({"alternating-users": {"DB": {"users": ["a'b", "c"], "password-keys": ["A", "B"], "user-key": "U", "password-key": "P"}}})",
-      R"({"alternating-users": {"DB": {"users": ["a", "b"], "password-keys": ["A", "B"], "user-key": "A", "password-key": "P"}}})",
-      R"({"alternating-users": {"DB": {"users": ["a", "b"], "password-keys": ["A", "B"], "user-key": "U"}}})",
-      R"({"alternating-users": {"DB": {"users": ["a", "b"], "password-keys": ["A", "B"], "user-key": "U", "password-key": "P", "generator": "uuid"}}})",
-      R"({"rotate": {"P": {"generator": "hex"}}, "alternating-users": {"DB": {"users": ["a", "b"], "password-keys": ["A", "B"], "user-key": "U", "password-key": "P"}}})",
-  };
-  for (const char* text : bad) {
-    Spec s;
-    Status st = ParseSpec(text, "t", &s);
-    EXPECT_EQ(st.kind(), Status::Kind::kUsage) << text;
-    EXPECT_NE(st.message().find("/alternating-users/DB"), std::string::npos) << st.message();
-  }
-}
-
 }  // namespace
 }  // namespace initkit::secrets

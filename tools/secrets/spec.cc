@@ -136,6 +136,9 @@ class Parser {
     } else if (!ValidKeyName(name)) {
       return Error(path, "\"" + name + "\" is not a valid Secret key name ([-._a-zA-Z0-9]+)");
     }
+    if (!ValidKeyName(name)) {  // an rsa-keypair's name is a label only, held to the same rule
+      return Error(path, "\"" + name + "\" is not a valid entry name ([-._a-zA-Z0-9]+)");
+    }
     return Status::Ok();
   }
 
@@ -183,6 +186,9 @@ class Parser {
   Status ParseAlternating(const std::string& name, const json& j, const std::string& path,
                           AlternatingUsersSpec* a) {
     a->name = name;
+    if (!ValidKeyName(name)) {
+      return Error(path, "\"" + name + "\" is not a valid entry name ([-._a-zA-Z0-9]+)");
+    }
     INITKIT_RETURN_IF_ERROR(CheckObject(
         j, path,
         {"users", "password-keys", "user-key", "password-key", "generator", "bytes", "length"}));
@@ -283,8 +289,13 @@ class Parser {
       return Status::Usage("spec " + source_ + ": not valid JSON: " + e.what());
     }
     INITKIT_RETURN_IF_ERROR(CheckObject(
-        j, "", {"secret", "annotation", "once", "rotate", "alternating-users", "keycloak"}));
+        j, "",
+        {"$schema", "secret", "annotation", "once", "rotate", "alternating-users", "keycloak"}));
     Spec s;
+    // "$schema" points editors at docs/secrets-spec.schema.json; not ours to read.
+    if (j.contains("$schema") && !j["$schema"].is_string()) {
+      return Error("/$schema", "must be a string");
+    }
     if (j.contains("secret")) INITKIT_RETURN_IF_ERROR(GetString(j["secret"], "/secret", &s.secret));
     if (j.contains("annotation")) {
       INITKIT_RETURN_IF_ERROR(GetString(j["annotation"], "/annotation", &s.annotation));
