@@ -42,7 +42,8 @@ ToolSpec SecretsToolSpec() {
       "for docker compose) and syncs the Keycloak admin-SSO client.";
   t.positionals = {{"command", "sync | teardown | plan", {"sync", "teardown", "plan"}, true}};
   using T = FlagType;
-  AddFlag(&t, "spec", T::kString, "", "JSON spec file (default: the built-in spec of the seed)",
+  AddFlag(&t, "spec", T::kString, "",
+          "JSON spec file (default: the built-in spec, what prepare_infrastructure.php did)",
           "PATH");
   AddFlag(&t, "namespace", T::kString, "",
           "namespace of the Secrets (default: the service account's / context's)", "NAMESPACE");
