@@ -5,8 +5,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -106,6 +108,41 @@ TEST_F(PreloadKillTest, SigkillAtEveryWriteStepLeavesCompleteFilesAndARerunRecov
     }
   }
   EXPECT_GT(killed, 0) << "the tool always finished before the kill";
+}
+
+// --verify-with: a tool killed while PHP judges the list takes PHP with it
+// (death signal) and leaves the previous output as it was.
+TEST_F(PreloadKillTest, SigkillDuringVerifyKillsPhpAndKeepsTheOldOutput) {
+  // A stand-in PHP that records its pid and then hangs on the list.
+  std::string fake = tmp.Sub("fake-php");
+  WriteFile(fake,
+            "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in opcache.preload=*) list=${a#*=};; esac; "
+            "done\necho $$ >>" +
+                tmp.Sub("pids") +
+                "\nif grep -q opcache_compile_file \"$list\"; then exec sleep 300; fi\n"
+                "echo initkit-preload-verified\n");
+  ::chmod(fake.c_str(), 0755);
+  WriteFile(out + "/preload.php", kOldPhp);
+  std::vector<std::string> a = args;
+  a.insert(a.end(), {"--verify-with", fake});
+  RunningBinary bin(BinPath("initkit-preload"), a);
+  // Wait for the second PHP start (the first one judges an empty list).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string pids;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pids = fs::exists(tmp.Sub("pids")) ? ReadFile(tmp.Sub("pids")) : "";
+    if (std::count(pids.begin(), pids.end(), '\n') >= 2) break;
+    ::poll(nullptr, 0, 20);
+  }
+  ASSERT_GE(std::count(pids.begin(), pids.end(), '\n'), 2) << pids;
+  pid_t php = static_cast<pid_t>(std::stol(pids.substr(pids.rfind('\n', pids.size() - 2) + 1)));
+  bin.Signal(SIGKILL);
+  RunOutput r = bin.Wait();
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (::kill(php, 0) == 0 && std::chrono::steady_clock::now() < deadline) ::poll(nullptr, 0, 20);
+  EXPECT_NE(::kill(php, 0), 0) << "PHP (pid " << php << ") outlived the killed tool";
+  EXPECT_EQ(ReadFile(out + "/preload.php"), kOldPhp);
 }
 
 }  // namespace
