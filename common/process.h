@@ -67,7 +67,7 @@ Status RunCommand(const std::vector<std::string>& argv);
 /// when PATH is unset) and stores its path in *path. Fails like the exec
 /// would, before any work is done: NotFound (127) when nothing is there,
 /// NotExecutable (126) when only a directory or a file without the execute
-/// permission matches. Used to check `-- CMD` up front (ParseAndInit).
+/// permission matches. Used to check `-- CMD` up front (InitTool).
 Status ResolveCommand(const std::string& name, std::string* path);
 
 /// What RunCapturingOutput saw of the child.

@@ -78,7 +78,7 @@ class Backoff {
 };
 
 /// How often every wait logs a progress record (the common
-/// --progress-interval flag; ParseAndInit sets it). Default 5 s; must be > 0.
+/// --progress-interval flag; InitTool sets it). Default 5 s; must be > 0.
 void SetProgressInterval(Millis interval);
 Millis ProgressInterval();
 
