@@ -20,7 +20,7 @@ git -C "$root" archive --format=tar HEAD | tar -x -C "$repo"
 echo "standalone check: $(git -C "$root" rev-parse --short=12 HEAD) copied to $repo (nothing beside it)"
 
 log="$tmp/demo.log"
-if ! (cd "$repo" && CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1 \
+if ! (cd "$repo" && env CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1 \
       ${FRESH_FIXTURE:+INITKIT_FIXTURE_CACHE="$tmp/fixture-cache"} \
       make demo) >"$log" 2>&1; then
   tail -n 40 "$log"
