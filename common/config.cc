@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "common/exit_status.h"
 #include "common/file_util.h"
 #include "common/flag_reference.h"
+#include "common/k8s_connection.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/retry.h"
@@ -201,9 +203,14 @@ Environment CurrentEnvironment() {
     std::string kv(*e);
     auto eq = kv.find('=');
     if (eq == std::string::npos) continue;
-    // Only our own variables matter; copying the rest would only cost time.
-    if (kv.compare(0, 8, "INITKIT_") != 0) continue;
-    env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    std::string name = kv.substr(0, eq);
+    // Our own variables, and the outside ones the Kubernetes connection
+    // loader reads (k8s_connection.h): the rest is not ours to read.
+    bool outside =
+        std::find(std::begin(kK8sEnvironmentVariables), std::end(kK8sEnvironmentVariables), name) !=
+        std::end(kK8sEnvironmentVariables);
+    if (name.compare(0, 8, "INITKIT_") != 0 && !outside) continue;
+    env.emplace(std::move(name), kv.substr(eq + 1));
   }
   return env;
 }

@@ -66,7 +66,9 @@ std::string MetavarFor(const FlagSpec& flag);
 /// The flag's --help line: its help text, choices, default, env name.
 std::string HelpLineFor(const FlagSpec& flag);
 
-/// The environment a parse sees; tests pass their own.
+/// The environment a parse sees; tests pass their own. CurrentEnvironment()
+/// holds the INITKIT_* variables and the few outside ones common/ reads
+/// (KUBERNETES_SERVICE_HOST/PORT and KUBECONFIG, see k8s_connection.h).
 using Environment = std::map<std::string, std::string>;
 Environment CurrentEnvironment();
 

@@ -199,7 +199,10 @@ struct HttpClient::Impl {
   bool reuse = true;
   char errbuf[CURL_ERROR_SIZE] = {0};
 
+  curl_slist* connect_to = nullptr;  // CURLOPT_CONNECT_TO of the request in flight
+
   Status Configure(const HttpRequest& req, Transfer* t, curl_slist** headers);
+  Status SetServerName(const HttpRequest& req, curl_slist** headers);
   Status Perform(CURLcode* result);
   Status Describe(const HttpRequest& req, CURLcode code, const Transfer& t);
 };
@@ -277,6 +280,8 @@ Status HttpClient::Impl::Configure(const HttpRequest& req, Transfer* t, curl_sli
   if (!has_expect) *headers = curl_slist_append(*headers, "Expect:");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *headers);
 
+  if (!req.tls_server_name.empty()) INITKIT_RETURN_IF_ERROR(SetServerName(req, headers));
+  if (!req.proxy.empty()) curl_easy_setopt(easy, CURLOPT_PROXY, req.proxy.c_str());
   if (!req.ca_file.empty() || !req.ca_pem.empty()) {
     // Trust only the given CA, not the system store as well.
     curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
@@ -307,6 +312,51 @@ Status HttpClient::Impl::Configure(const HttpRequest& req, Transfer* t, curl_sli
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
   }
   return Status::Ok();
+}
+
+// curl checks the certificate against (and sends as SNI) the URL's host, so
+// the URL names the TLS server name and CONNECT_TO sends the connection to
+// the real host; the Host header keeps the real one.
+Status HttpClient::Impl::SetServerName(const HttpRequest& req, curl_slist** headers) {
+  const std::string& name = req.tls_server_name;
+  if (name.find_first_of(":/[]@?# ") != std::string::npos) {
+    return Status::Usage("TLS server name '" + name + "' for " + UrlForDisplay(req.url) +
+                         " is not a host name");
+  }
+  CURLU* u = curl_url();
+  char* host = nullptr;
+  char* port = nullptr;
+  char* url = nullptr;
+  Status st;
+  if (curl_url_set(u, CURLUPART_URL, req.url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+      curl_url_set(u, CURLUPART_HOST, name.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+    st = Status::Usage(req.method + " " + UrlForDisplay(req.url) + ": malformed URL");
+  } else {
+    std::string real_host = host;  // IPv6 comes bracketed, as CONNECT_TO wants it
+    std::string target = name + ":" + port + ":" + real_host + ":" + port;
+    connect_to = curl_slist_append(connect_to, target.c_str());
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
+    curl_easy_setopt(easy, CURLOPT_URL, url);  // curl copies it
+    bool has_host = false;
+    for (const std::string& h : req.headers) {
+      if (Lower(Trim(std::string_view(h).substr(0, h.find(':')))) == "host") has_host = true;
+    }
+    if (!has_host) {
+      std::string default_port = req.url.rfind("https://", 0) == 0 ? "443" : "80";
+      std::string value =
+          "Host: " + real_host + (port == default_port ? "" : ":" + std::string(port));
+      *headers = curl_slist_append(*headers, value.c_str());
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *headers);
+    }
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_free(url);
+  curl_url_cleanup(u);
+  return st;
 }
 
 // Runs the transfer on the multi handle so that a stop signal (the stop fd
@@ -442,6 +492,9 @@ Status HttpClient::Do(const HttpRequest& request, HttpResponse* response) {
   // The easy handle keeps pointers to the list until the next reset.
   curl_easy_setopt(impl_->easy, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(headers);
+  curl_easy_setopt(impl_->easy, CURLOPT_CONNECT_TO, nullptr);
+  curl_slist_free_all(impl_->connect_to);
+  impl_->connect_to = nullptr;
   if (!st.ok()) return st;
   if (code != CURLE_OK) {
     long status = 0;

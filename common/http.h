@@ -24,6 +24,13 @@ struct HttpRequest {
   std::string ca_pem;                             // ... or this PEM text
   std::string client_cert_file, client_key_file;  // mutual TLS
   std::string client_cert_pem, client_key_pem;
+  // Verify the server certificate for (and send as SNI) this name instead of
+  // the URL's host; the connection still goes to the URL's host and the Host
+  // header stays the URL's (client-go's TLSClientConfig.ServerName).
+  std::string tls_server_name;
+  // "http://", "https://" or "socks5://" proxy; "" = curl's default, the
+  // environment's HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+  std::string proxy;
   bool insecure = false;                 // skip verification (only behind an explicit flag)
   std::size_t max_body = 1024UL * 1024;  // larger bodies are refused
 };

@@ -15,13 +15,24 @@ Status ParseJson(std::string_view text, nlohmann::json* out) {
   return Status::Ok();
 }
 
+Status ParseJsonPointer(const std::string& text, nlohmann::json::json_pointer* out) {
+  try {
+    *out = nlohmann::json::json_pointer(text);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Usage("invalid JSON pointer '" + text + "': " + e.what());
+  }
+  return Status::Ok();
+}
+
 Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, std::string* out) {
   nlohmann::json::json_pointer ptr;
-  try {
-    ptr = nlohmann::json::json_pointer(pointer);
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Usage("invalid JSON pointer '" + pointer + "': " + e.what());
-  }
+  INITKIT_RETURN_IF_ERROR(ParseJsonPointer(pointer, &ptr));
+  return JsonPointerString(doc, ptr, out);
+}
+
+Status JsonPointerString(const nlohmann::json& doc, const nlohmann::json::json_pointer& ptr,
+                         std::string* out) {
+  const std::string pointer = ptr.to_string();
   const nlohmann::json* node = nullptr;
   try {
     if (!doc.contains(ptr)) return Status::Failed("no value at JSON pointer " + pointer);

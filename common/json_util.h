@@ -17,6 +17,14 @@ Status ParseJson(std::string_view text, nlohmann::json* out);
 /// written. Missing paths, objects, arrays and null are errors naming the pointer.
 Status JsonPointerString(const nlohmann::json& doc, const std::string& pointer, std::string* out);
 
+/// Parses an RFC 6901 pointer once (e.g. from a flag); a malformed one is a
+/// Usage error quoting it.
+Status ParseJsonPointer(const std::string& text, nlohmann::json::json_pointer* out);
+
+/// JsonPointerString with a pointer parsed already.
+Status JsonPointerString(const nlohmann::json& doc, const nlohmann::json::json_pointer& ptr,
+                         std::string* out);
+
 /// `j.dump(indent)`, except that bytes which are not UTF-8 (paths, commands
 /// and names from flags are just bytes) become U+FFFD instead of throwing:
 /// a strict dump() would end the tool with SIGABRT.

@@ -1,8 +1,7 @@
-// Kubernetes API client: in-cluster or kubeconfig credentials, verified
-// HTTPS, retries of transient failures, Secrets and generic object reads.
+// Kubernetes API client: verified HTTPS with a connection's credentials,
+// retries of transient failures (honouring Retry-After), generic calls and
+// object reads; the Secret calls are implemented in k8s_secret_client.cc.
 #pragma once
-
-#include <sys/stat.h>
 
 #include <functional>
 #include <memory>
@@ -13,6 +12,9 @@
 
 #include "common/config.h"
 #include "common/http.h"
+#include "common/k8s_connection.h"
+#include "common/k8s_kubeconfig.h"
+#include "common/k8s_yaml.h"
 #include "common/retry.h"
 #include "common/status.h"
 
@@ -25,44 +27,6 @@ namespace initkit {
 /// an API path ("..", "/", "?"), so callers refuse it as a usage error.
 bool IsDns1123Label(std::string_view s);
 bool IsDns1123Subdomain(std::string_view s);
-
-/// Where the API server is and how to authenticate to it.
-struct K8sConnection {
-  std::string server;  // "https://host:port" (no trailing slash)
-  std::string ca_pem, ca_file;
-  std::string token;
-  std::string token_file;  // re-read when it changes and after a 401
-  std::string client_cert_pem, client_key_pem, client_cert_file, client_key_file;
-  std::string default_namespace;  // "" when the source names none
-  bool insecure = false;          // kubeconfig insecure-skip-tls-verify
-  std::string source;             // for messages: "in-cluster" or the kubeconfig path
-};
-
-/// The default service account directory; INITKIT_SERVICEACCOUNT_DIR overrides it.
-inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/// In-cluster credentials: token, ca.crt and namespace from `sa_dir` (empty =
-/// env INITKIT_SERVICEACCOUNT_DIR, else kServiceAccountDir), host from
-/// KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT in `env`. NotFound-free:
-/// a missing piece is a Usage error naming it.
-Status LoadInClusterConnection(const std::string& sa_dir, const Environment& env,
-                               K8sConnection* out);
-
-/// Reads a kubeconfig (YAML or JSON) and resolves `context` (empty = its
-/// current-context): server, CA (data or file, relative to the kubeconfig's
-/// directory), token / token file, client certificate and key (data or
-/// file), namespace. YAML support is the subset kubeconfigs use (block
-/// mappings and sequences, plain and quoted scalars, empty flow {} / [],
-/// simple flow sequences, comments); anchors, tags and multi-line scalars
-/// are refused with a message naming the line. Errors are Usage statuses.
-Status LoadKubeconfig(const std::string& path, const std::string& context, K8sConnection* out);
-
-/// The same on text already read; `base_dir` resolves relative file names.
-Status ParseKubeconfig(std::string_view text, const std::string& source,
-                       const std::string& base_dir, const std::string& context, K8sConnection* out);
-
-/// The YAML subset above as JSON (all scalars strings, `null`/`~` null).
-Status ParseYamlSubset(std::string_view text, const std::string& source, nlohmann::json* out);
 
 /// Tuning of a K8sClient.
 struct K8sOptions {
@@ -94,14 +58,19 @@ class K8sClient {
 
   /// One call to `path` ("/api/v1/..."). Transport failures, 429 and 5xx are
   /// retried with backoff until `deadline` (then NotReady naming the call
-  /// and the last error); a 401 re-reads the token file and retries once.
-  /// Any other code is returned for the caller to judge (Ok status).
+  /// and the last error); a Retry-After on a 429/503 sets the next wait (and
+  /// one past the deadline gives up at once). A 401 re-reads the token file
+  /// and retries once if the token changed. Any other code is returned for
+  /// the caller to judge (Ok status). A path that is not plain name segments
+  /// is refused (Usage) without being sent.
   Status Call(const std::string& method, const std::string& path, const nlohmann::json* body,
               const Deadline& deadline, K8sResponse* out);
 
   /// GET of any object; *found=false on 404. Other non-2xx: ErrorFor.
   Status GetObject(const std::string& path, const Deadline& deadline, nlohmann::json* out,
                    bool* found);
+
+  // ---- Secrets (k8s_secret_client.cc) ----
 
   static std::string SecretPath(const std::string& ns, const std::string& name);
 
@@ -111,7 +80,9 @@ class K8sClient {
   /// POST; *conflict=true (Ok status) when it already exists.
   Status CreateSecret(const std::string& ns, const nlohmann::json& secret, const Deadline& deadline,
                       nlohmann::json* out, bool* conflict);
-  /// PUT (the object carries metadata.resourceVersion); *conflict=true (Ok
+  /// PUT. The object must carry metadata.resourceVersion (a programming
+  /// error otherwise: Secrets accept unconditional updates, which would
+  /// overwrite a concurrent writer's change). *conflict=true (Ok
   /// status) on 409 (the Secret changed since it was read) or 404 (it was
   /// deleted since): either way the caller must re-read.
   Status UpdateSecret(const std::string& ns, const std::string& name, const nlohmann::json& secret,
@@ -140,13 +111,10 @@ class K8sClient {
   static Status ErrorFor(const std::string& method, const std::string& path, const K8sResponse& r);
 
  private:
-  Status RefreshToken(bool force, bool* changed);
-
   K8sConnection conn_;
   K8sOptions options_;
+  K8sToken token_;
   HttpClient http_;
-  struct stat token_stat_ {};
-  bool token_stat_valid_ = false;
 };
 
 }  // namespace initkit

@@ -122,7 +122,7 @@ Status Retry(const std::string& what, const BackoffPolicy& policy, const Deadlin
     if (st.ok() || st.kind() != Status::Kind::kNotReady) return st;
     if (!last.ok() && last.message() != st.message()) earlier = last;
     last = st;
-    if (policy.max_attempts > 0 && n >= policy.max_attempts) {
+    if (a.last || (policy.max_attempts > 0 && n >= policy.max_attempts)) {
       return give_up("gave up after " + std::to_string(n) + " attempts");
     }
     if (deadline.Expired()) return give_up("not ready before the deadline");

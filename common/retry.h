@@ -90,6 +90,10 @@ struct Attempt {
   /// an attempt that returns NotReady, the next wait is this instead of the
   /// backoff step, still never past the deadline. Reset before each attempt.
   std::optional<Millis> retry_after;
+  /// Set by an attempt that returns NotReady when the caller's own budget ran
+  /// out (e.g. cron-gate's --retries counts failed answers only): Retry gives
+  /// up now, as when max_attempts is reached. Reset before each attempt.
+  bool last = false;
 };
 
 /// Calls `attempt` until it returns ok or a status that is not NotReady, the

@@ -1,10 +1,10 @@
 // initkit-cron-gate --rollout: judged like `kubectl rollout status`, against a
 // scripted Deployment endpoint over HTTPS with a bearer token.
-#include "tools/cron-gate/rollout.h"
 
 #include <atomic>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/fakes/http_server.h"
 #include "tests/fakes/test_util.h"
@@ -34,35 +34,6 @@ json Deployment(int gen, int observed, int want, int replicas, int updated, int 
                                          {"message", stalled_message}});
   }
   return d;
-}
-
-TEST(JudgeRolloutTest, FollowsKubectlRules) {
-  using V = crongate::RolloutVerdict;
-  EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 3, 3, 3)).kind, V::kComplete);
-  EXPECT_EQ(crongate::JudgeRollout(Deployment(3, 2, 3, 3, 3, 3)).kind,
-            V::kWaiting);  // not observed
-  EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 4, 2, 2)).kind, V::kWaiting);  // not updated
-  auto old_left = crongate::JudgeRollout(Deployment(2, 2, 3, 4, 3, 3));
-  EXPECT_EQ(old_left.kind, V::kWaiting);
-  EXPECT_NE(old_left.detail.find("old replicas"), std::string::npos);
-  EXPECT_EQ(crongate::JudgeRollout(Deployment(2, 2, 3, 3, 3, 2)).kind, V::kWaiting);  // unavailable
-  auto stalled = crongate::JudgeRollout(
-      Deployment(2, 2, 3, 4, 2, 2, "ReplicaSet web-7f has timed out progressing."));
-  EXPECT_EQ(stalled.kind, V::kFailed);
-  EXPECT_NE(stalled.detail.find("timed out progressing"), std::string::npos);
-  json no_replicas = Deployment(1, 1, 1, 1, 1, 1);
-  no_replicas["spec"].erase("replicas");  // defaults to 1
-  EXPECT_EQ(crongate::JudgeRollout(no_replicas).kind, V::kComplete);
-}
-
-TEST(JudgeRolloutTest, TargetParsing) {
-  std::string name;
-  EXPECT_TRUE(crongate::ParseRolloutTarget("deployment/web", &name).ok());
-  EXPECT_EQ(name, "web");
-  for (const char* bad :
-       {"web", "statefulset/web", "deployment/", "deployment/We b", "deployment/a/b"}) {
-    EXPECT_EQ(crongate::ParseRolloutTarget(bad, &name).ExitCode(), 2) << bad;
-  }
 }
 
 // A Deployment API that follows a script over time, plus a health endpoint.

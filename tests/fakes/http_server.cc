@@ -258,6 +258,22 @@ bool ParseHead(const std::string& head, FakeRequest* req, bool* http10) {
   return true;
 }
 
+// The CN of the client certificate OpenSSL verified on `ssl`, or "".
+std::string VerifiedClientCn(SSL* ssl) {
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (peer == nullptr) return "";
+  std::string cn;
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    char buf[256] = {0};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, buf, sizeof buf) >
+        0) {
+      cn = buf;
+    }
+  }
+  X509_free(peer);
+  return cn;
+}
+
 SSL_CTX* MakeServerContext(const HttpServer::Tls& tls) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) throw std::runtime_error(OpenSslError("SSL_CTX_new"));
@@ -303,7 +319,9 @@ SSL_CTX* MakeServerContext(const HttpServer::Tls& tls) {
     ERR_clear_error();
     BIO_free(bio);
     if (count == 0) fail("client CA");
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(
+        ctx, SSL_VERIFY_PEER | (tls.client_cert_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+        nullptr);
   }
   return ctx;
 }
@@ -323,6 +341,7 @@ struct HttpServer::Impl {
   int listen_fd = -1;
   int wake_pipe[2] = {-1, -1};
   int port = 0;
+  bool ipv6 = false;
   std::thread accept_thread;
 
   mutable std::mutex mu;
@@ -334,21 +353,31 @@ struct HttpServer::Impl {
   std::list<std::unique_ptr<Conn>> conns;
 
   void Start() {
-    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listen_fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
     int one = 1;
     setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        listen(listen_fd, 128) != 0) {
-      throw std::runtime_error(std::string("bind/listen 127.0.0.1:0: ") + strerror(errno));
+    sockaddr_storage storage{};
+    socklen_t len = 0;
+    if (ipv6) {
+      auto* addr = reinterpret_cast<sockaddr_in6*>(&storage);
+      addr->sin6_family = AF_INET6;
+      addr->sin6_addr = in6addr_loopback;
+      len = sizeof *addr;
+    } else {
+      auto* addr = reinterpret_cast<sockaddr_in*>(&storage);
+      addr->sin_family = AF_INET;
+      addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof *addr;
     }
-    socklen_t len = sizeof addr;
-    getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
+    if (bind(listen_fd, reinterpret_cast<sockaddr*>(&storage), len) != 0 ||
+        listen(listen_fd, 128) != 0) {
+      throw std::runtime_error(std::string("bind/listen ") + (ipv6 ? "[::1]" : "127.0.0.1") +
+                               ":0: " + strerror(errno));
+    }
+    getsockname(listen_fd, reinterpret_cast<sockaddr*>(&storage), &len);
+    port = ntohs(ipv6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                      : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
     if (pipe2(wake_pipe, O_CLOEXEC) != 0) {
       throw std::runtime_error(std::string("pipe: ") + strerror(errno));
     }
@@ -417,9 +446,11 @@ struct HttpServer::Impl {
       if (SSL_accept(ssl) != 1) ok = false;
       ERR_clear_error();
     }
+    std::string client_cn;
+    if (ok && ssl) client_cn = VerifiedClientCn(ssl);
     {
       Stream stream(c->fd, ssl);
-      if (ok && ServeRequests(&stream) && ssl) stream.Shutdown();
+      if (ok && ServeRequests(&stream, client_cn) && ssl) stream.Shutdown();
       ERR_clear_error();
     }
     std::lock_guard<std::mutex> lock(mu);
@@ -429,12 +460,13 @@ struct HttpServer::Impl {
   }
 
   // Answers requests until the connection ends; true on a clean end.
-  bool ServeRequests(Stream* stream) {
+  bool ServeRequests(Stream* stream, const std::string& client_cn) {
     Reader reader(stream);
     for (;;) {
       std::string head;
       if (!reader.ReadHead(&head)) return true;
       FakeRequest req;
+      req.client_cert_cn = client_cn;
       bool http10 = false;
       if (!ParseHead(head, &req, &http10)) return false;
       auto header = [&](const std::string& name) {
@@ -566,13 +598,22 @@ HttpServer::HttpServer(FakeHandler handler, Tls tls) : impl_(std::make_unique<Im
   impl_->Start();
 }
 
+HttpServer::HttpServer(FakeHandler handler, Tls tls, Family family)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->handler = std::move(handler);
+  impl_->ipv6 = family == Family::kIpv6;
+  if (!tls.cert_pem.empty()) impl_->ssl_ctx = MakeServerContext(tls);
+  impl_->Start();
+}
+
 HttpServer::~HttpServer() { Stop(); }
 
 int HttpServer::port() const { return impl_->port; }
 
 std::string HttpServer::base_url() const {
-  return impl_->ssl_ctx ? "https://localhost:" + std::to_string(impl_->port)
-                        : "http://127.0.0.1:" + std::to_string(impl_->port);
+  std::string port = std::to_string(impl_->port);
+  if (impl_->ipv6) return (impl_->ssl_ctx ? "https://[::1]:" : "http://[::1]:") + port;
+  return impl_->ssl_ctx ? "https://localhost:" + port : "http://127.0.0.1:" + port;
 }
 
 int HttpServer::request_count() const {

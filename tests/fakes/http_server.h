@@ -24,6 +24,9 @@ struct FakeRequest {
   std::string query;
   std::map<std::string, std::string> headers;
   std::string body;
+  // TLS: the subject CN of the client certificate the server verified ("" =
+  // none presented).
+  std::string client_cert_cn;
 };
 
 /// The answer, and the faults to inject instead of / around it.
@@ -51,16 +54,23 @@ class HttpServer {
     std::string cert_pem;  // server certificate (chain)
     std::string key_pem;
     std::string client_ca_pem;  // if set, require a client certificate signed by it
+    // With client_ca_pem: a client certificate is verified when one is sent
+    // but not required (the Kubernetes API server's way).
+    bool client_cert_optional = false;
   };
+  /// Where to listen: 127.0.0.1 (default) or ::1.
+  enum class Family { kIpv4, kIpv6 };
   explicit HttpServer(FakeHandler handler);
   /// Throws std::runtime_error if the socket or the TLS material is unusable.
   HttpServer(FakeHandler handler, Tls tls);
+  HttpServer(FakeHandler handler, Tls tls, Family family);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const;
-  /// "http://127.0.0.1:PORT" or "https://localhost:PORT" (TLS).
+  /// "http://127.0.0.1:PORT" or "https://localhost:PORT" (TLS); over IPv6
+  /// "http(s)://[::1]:PORT".
   std::string base_url() const;
   int request_count() const;
   /// Connections accepted so far (to tell reused connections from new ones).
@@ -76,11 +86,13 @@ class HttpServer {
 };
 
 /// A throwaway PKI made with OpenSSL: a CA, a server certificate for
-/// localhost/127.0.0.1 and a client certificate, all PEM.
+/// localhost/127.0.0.1/::1 and a client certificate, all PEM.
 struct TestPki {
   std::string ca_pem;
   std::string server_cert_pem, server_key_pem;
-  std::string client_cert_pem, client_key_pem;
+  std::string client_cert_pem, client_key_pem;  // CN "initkit test client"
+  // Signed by the CA for DNS:kubernetes.default.svc only (no IP addresses).
+  std::string named_server_cert_pem, named_server_key_pem;
   std::string other_ca_pem;  // an unrelated CA (verification must fail with it)
 };
 /// Generated once per process (EC P-256 keys, valid for 30 days) and cached.

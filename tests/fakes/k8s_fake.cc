@@ -79,12 +79,21 @@ void RegisterSecretValue(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-K8sFake::K8sFake() {
+K8sFake::K8sFake() : K8sFake(Options()) {}
+
+K8sFake::K8sFake(Options options) : options_(std::move(options)) {
   RegisterCredential(token_, "k8s bearer token");
   const TestPki& pki = GetTestPki();
-  server_ =
-      std::make_unique<HttpServer>([this](const FakeRequest& r) { return Handle(r); },
-                                   HttpServer::Tls{pki.server_cert_pem, pki.server_key_pem, ""});
+  HttpServer::Tls tls{options_.named_certificate ? pki.named_server_cert_pem : pki.server_cert_pem,
+                      options_.named_certificate ? pki.named_server_key_pem : pki.server_key_pem,
+                      ""};
+  if (!options_.client_cert_users.empty()) {
+    tls.client_ca_pem = pki.ca_pem;
+    tls.client_cert_optional = true;
+  }
+  server_ = std::make_unique<HttpServer>(
+      [this](const FakeRequest& r) { return Handle(r); }, tls,
+      options_.ipv6 ? HttpServer::Family::kIpv6 : HttpServer::Family::kIpv4);
 }
 
 K8sFake::~K8sFake() {
@@ -142,7 +151,7 @@ std::map<std::string, std::string> K8sFake::WriteServiceAccount(const std::strin
   WriteFile(dir + "/token", token(), 0600);
   WriteFile(dir + "/ca.crt", GetTestPki().ca_pem, 0644);
   WriteFile(dir + "/namespace", ns, 0644);
-  return {{"KUBERNETES_SERVICE_HOST", "localhost"},
+  return {{"KUBERNETES_SERVICE_HOST", options_.ipv6 ? "::1" : "localhost"},
           {"KUBERNETES_SERVICE_PORT", std::to_string(server_->port())},
           {"INITKIT_SERVICEACCOUNT_DIR", dir}};
 }
@@ -216,10 +225,11 @@ void K8sFake::SetObject(const std::string& path, const json& obj) {
   objects_[path] = obj;
 }
 
-void K8sFake::FailNext(int n, int status) {
+void K8sFake::FailNext(int n, int status, int retry_after_seconds) {
   std::lock_guard<std::mutex> l(mu_);
   fail_next_ = n;
   fail_status_ = status;
+  fail_retry_after_ = retry_after_seconds;
 }
 
 void K8sFake::ConflictNextWrites(int n) {
@@ -258,6 +268,14 @@ int K8sFake::unauthorized() const {
   std::lock_guard<std::mutex> l(mu_);
   return unauthorized_;
 }
+int K8sFake::unconditional_updates() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return unconditional_;
+}
+std::vector<std::string> K8sFake::authenticated_as() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return authenticated_as_;
+}
 std::vector<FakeRequest> K8sFake::request_log() const { return server_->requests(); }
 
 FakeResponse K8sFake::Handle(const FakeRequest& req) {
@@ -266,20 +284,44 @@ FakeResponse K8sFake::Handle(const FakeRequest& req) {
   std::lock_guard<std::mutex> l(mu_);
   ++requests_;
   FakeResponse r = [&]() -> FakeResponse {
+    // The union authenticator: a bearer token, else a verified client
+    // certificate whose CN is a known user. An authorizer hook (RBAC) replaces
+    // the token check.
+    auto auth = req.headers.find("authorization");
     if (authorize_) {
       if (std::optional<FakeResponse> denied = authorize_(req)) {
         if (denied->status == 401) ++unauthorized_;
         return *denied;
       }
-    } else if (auto auth = req.headers.find("authorization");
-               auth == req.headers.end() || auth->second != "Bearer " + token_) {
+      authenticated_as_.push_back("authorizer");
+    } else if (auth != req.headers.end() && auth->second == "Bearer " + token_) {
+      authenticated_as_.push_back("token");
+    } else if (auth == req.headers.end() && !req.client_cert_cn.empty() &&
+               options_.client_cert_users.count(req.client_cert_cn)) {
+      authenticated_as_.push_back("cert:" + req.client_cert_cn);
+    } else {
       ++unauthorized_;
       return Error(401, "Unauthorized", "Unauthorized");
     }
     if (fail_next_ > 0) {
       --fail_next_;
-      return Error(fail_status_, fail_status_ == 503 ? "ServiceUnavailable" : "InternalError",
-                   "the server is currently unable to handle the request");
+      if (fail_status_ == 429) {
+        json st = K8sStatus(429, "TooManyRequests", "Too many requests, please try again later.");
+        FakeResponse r = Json(429, st);
+        if (fail_retry_after_ > 0) {
+          r.headers.emplace_back("Retry-After", std::to_string(fail_retry_after_));
+          st["details"] = {{"retryAfterSeconds", fail_retry_after_}};
+          r.body = st.dump();
+        }
+        return r;
+      }
+      FakeResponse r =
+          Error(fail_status_, fail_status_ == 503 ? "ServiceUnavailable" : "InternalError",
+                "the server is currently unable to handle the request");
+      if (fail_retry_after_ > 0) {
+        r.headers.emplace_back("Retry-After", std::to_string(fail_retry_after_));
+      }
+      return r;
     }
     std::vector<std::string> p = Split(req.path);
     // /api/v1/namespaces/{ns}/secrets[/{name}]
@@ -431,13 +473,9 @@ FakeResponse K8sFake::HandleSecrets(const FakeRequest& req, const std::string& n
     it->second["metadata"]["resourceVersion"] = std::to_string(++rv_);
   }
   std::string sent = md.value("resourceVersion", "");
-  if (sent.empty()) {
-    return Error(422, "Invalid",
-                 "Secret \"" + obj_name +
-                     "\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be "
-                     "specified for an update");
-  }
-  if (sent != it->second["metadata"]["resourceVersion"].get<std::string>()) {
+  // Secrets allow unconditional updates (see the header): no precondition.
+  if (sent.empty()) ++unconditional_;
+  if (!sent.empty() && sent != it->second["metadata"]["resourceVersion"].get<std::string>()) {
     ++conflicts_;
     json s = K8sStatus(409, "Conflict",
                        "Operation cannot be fulfilled on secrets \"" + obj_name +

@@ -19,16 +19,47 @@
 namespace initkit::testing {
 
 /// K8sFake serves /api/v1/namespaces/{ns}/secrets[/{name}] (GET, POST, PUT,
-/// DELETE) and GETs of objects stored with SetObject, over TLS with the
+/// DELETE), GETs of objects stored with SetObject and their PATCHes
+/// (k8s_fake_patch.cc), over TLS with the
 /// GetTestPki() server certificate. Like the API server it is strict:
-/// bearer token required (401), Status objects with reason/message on
-/// every error, resourceVersion bumped on each write, PUT without or with a
-/// stale resourceVersion refused (422 / 409), POST of an existing Secret
-/// 409 AlreadyExists, name/kind mismatches 400, invalid keys 422, bad base64
-/// 400, non-JSON content types 415.
+/// bearer token (or an allowed client certificate) required (401), Status
+/// objects with reason/message on every error, resourceVersion bumped on each
+/// write, a PUT with a stale resourceVersion refused (409), POST of an
+/// existing Secret 409 AlreadyExists, PUT of a missing one 404 (no create on
+/// update), name/kind mismatches 400, invalid keys 422, bad base64 400,
+/// non-JSON content types 415.
+///
+/// Where the real server surprises, the fake follows it:
+/// - A PUT of a Secret WITHOUT metadata.resourceVersion is an unconditional
+///   update, not an error: kubernetes pkg/registry/core/secret/strategy.go
+///   has AllowUnconditionalUpdate() true, and the generic registry
+///   (k8s.io/apiserver pkg/registry/generic/registry/store.go, Update) only
+///   answers 422 "metadata.resourceVersion: must be specified for an
+///   update" for kinds that return false. So only the client's own
+///   discipline keeps a concurrent write from being overwritten;
+///   unconditional_updates() counts them so tests can prove none was sent.
+/// - 429 TooManyRequests carries "Retry-After: N" and details.retryAfterSeconds
+///   (k8s.io/apiserver pkg/server/filters/maxinflight.go tooManyRequests and
+///   the API priority and fairness filter): FailNext(n, 429, N).
+/// - Client certificates: the x509 authenticator takes the verified
+///   certificate's CN as the user name; a certificate is optional, so bearer
+///   tokens keep working (Options.client_cert_users).
+///
+/// Extending it: a new resource gets its own Handle<Kind> called from
+/// Handle(); authentication happens once in Handle() before any routing.
 class K8sFake {
  public:
+  struct Options {
+    bool ipv6 = false;  // listen on ::1 (WriteServiceAccount then says KUBERNETES_SERVICE_HOST=::1)
+    // Serve GetTestPki().named_server_cert_pem (DNS:kubernetes.default.svc
+    // only): clients dialling an address need kubeconfig tls-server-name.
+    bool named_certificate = false;
+    // CNs of GetTestPki() client certificates accepted instead of a token.
+    std::set<std::string> client_cert_users;
+  };
+
   K8sFake();
+  explicit K8sFake(Options options);
   ~K8sFake();
 
   std::string base_url() const;  // https://localhost:PORT
@@ -68,8 +99,9 @@ class K8sFake {
   /// PATCHes answered 200 so far (see HandlePatch).
   int patches() const;
 
-  /// The next `n` requests get `status` (a Status object) instead of an answer.
-  void FailNext(int n, int status = 503);
+  /// The next `n` requests get `status` (a Status object) instead of an
+  /// answer; with `retry_after_seconds` > 0 also a Retry-After header.
+  void FailNext(int n, int status = 503, int retry_after_seconds = 0);
   /// Before each of the next `n` PUTs of a Secret, bump that Secret's
   /// resourceVersion (another writer got there first), so the PUT is stale.
   void ConflictNextWrites(int n);
@@ -88,6 +120,9 @@ class K8sFake {
   int writes() const;     // successful POST/PUT of Secrets
   int conflicts() const;  // 409s sent
   int unauthorized() const;
+  int unconditional_updates() const;  // PUTs of Secrets without a resourceVersion
+  /// Who sent each authenticated request: "token" or "cert:<CN>".
+  std::vector<std::string> authenticated_as() const;
   std::vector<FakeRequest> request_log() const;
 
   /// Intercepts and holds requests in flight (fault injection).
@@ -108,11 +143,13 @@ class K8sFake {
   std::set<std::pair<std::string, std::string>> forbidden_;
   Authorizer authorize_;
   long long rv_ = 1000;
-  int fail_next_ = 0, fail_status_ = 503;
+  int fail_next_ = 0, fail_status_ = 503, fail_retry_after_ = 0;
   int conflict_next_ = 0;
   std::chrono::milliseconds latency_{0};
   int patches_ = 0;
-  int requests_ = 0, writes_ = 0, conflicts_ = 0, unauthorized_ = 0;
+  int requests_ = 0, writes_ = 0, conflicts_ = 0, unauthorized_ = 0, unconditional_ = 0;
+  std::vector<std::string> authenticated_as_;
+  Options options_;
   FaultHooks faults_;                   // outlives the server's handler threads
   std::unique_ptr<HttpServer> server_;  // last: stopped before the state goes
 };

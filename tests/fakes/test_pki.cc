@@ -111,11 +111,24 @@ TestPki MakePki() {
                            {{NID_basic_constraints, "critical,CA:FALSE"},
                             {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
                             {NID_ext_key_usage, "serverAuth"},
-                            {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
+                            {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
                             {NID_subject_key_identifier, "hash"},
                             {NID_authority_key_identifier, "keyid:always"}});
   pki.server_cert_pem = CertPem(server.get());
   pki.server_key_pem = KeyPem(server_key.get());
+
+  // A cluster's API server certificate: names only, no addresses, so a client
+  // that dials an address must be told the name (kubeconfig tls-server-name).
+  KeyPtr named_key = NewKey();
+  CertPtr named = NewCert(named_key.get(), "kube-apiserver", ca.get(), ca_key.get(), 5,
+                          {{NID_basic_constraints, "critical,CA:FALSE"},
+                           {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                           {NID_ext_key_usage, "serverAuth"},
+                           {NID_subject_alt_name, "DNS:kubernetes.default.svc"},
+                           {NID_subject_key_identifier, "hash"},
+                           {NID_authority_key_identifier, "keyid:always"}});
+  pki.named_server_cert_pem = CertPem(named.get());
+  pki.named_server_key_pem = KeyPem(named_key.get());
 
   KeyPtr client_key = NewKey();
   CertPtr client = NewCert(client_key.get(), "initkit test client", ca.get(), ca_key.get(), 3,

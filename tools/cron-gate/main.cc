@@ -4,6 +4,7 @@
 #include "common/process.h"
 #include "common/signals.h"
 #include "tools/cron-gate/gate.h"
+#include "tools/cron-gate/options.h"
 
 int main(int argc, char** argv) {
   initkit::signals::Install();
@@ -11,10 +12,14 @@ int main(int argc, char** argv) {
   const initkit::ToolSpec spec = initkit::crongate::GateToolSpec();
   if (int code = initkit::ParseAndInit(spec, argc, argv, &config); code >= 0) return code;
 
-  initkit::crongate::GateOptions options;
-  initkit::Status st = initkit::crongate::OptionsFromConfig(config, &options);
-  if (st.ok()) st = initkit::crongate::RunCronGate(options);
-  if (st.ok() && !config.command().empty()) st = initkit::ExecReplace(config.command());
+  initkit::crongate::Options options;
+  initkit::crongate::Outcome outcome = initkit::crongate::Outcome::kOpen;
+  initkit::Status st =
+      initkit::crongate::OptionsFromConfig(config, initkit::CurrentEnvironment(), &options);
+  if (st.ok()) st = initkit::crongate::Run(options, &outcome);
+  if (st.ok() && outcome == initkit::crongate::Outcome::kOpen && !options.command.empty()) {
+    st = initkit::ExecReplace(options.command);
+  }
   if (!st.ok()) {
     initkit::log::Error(st.message(), {{"exit_code", st.ExitCode()}});
     return st.ExitCode();

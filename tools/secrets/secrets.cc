@@ -52,19 +52,8 @@ Status MakeStore(const Options& o, const Deadline& deadline, std::unique_ptr<K8s
     return Status::Ok();
   }
   K8sConnection conn;
-  std::string kubeconfig = o.kubeconfig;
-  auto env = [&](const char* k) {
-    auto it = o.env.find(k);
-    return it == o.env.end() ? std::string() : it->second;
-  };
-  if (kubeconfig.empty() && env("KUBERNETES_SERVICE_HOST").empty() && !env("KUBECONFIG").empty()) {
-    kubeconfig = env("KUBECONFIG");  // outside a cluster, like kubectl
-  }
-  if (!kubeconfig.empty()) {
-    INITKIT_RETURN_IF_ERROR(LoadKubeconfig(kubeconfig, o.context, &conn));
-  } else {
-    INITKIT_RETURN_IF_ERROR(LoadInClusterConnection(o.serviceaccount_dir, o.env, &conn));
-  }
+  INITKIT_RETURN_IF_ERROR(
+      LoadK8sConnection({o.kubeconfig, o.context, o.serviceaccount_dir}, o.env, &conn));
   std::string ns = !o.ns.empty() ? o.ns : conn.default_namespace;
   if (ns.empty()) ns = "default";
   K8sOptions ko;
