@@ -27,7 +27,7 @@ namespace {
 
 // INITKIT_* variables read outside the flag tables, so no warning names them.
 const char* const kOtherEnvironment[] = {
-    "INITKIT_SERVICEACCOUNT_DIR",  // the Kubernetes connection loader (k8s_client.h)
+    "INITKIT_SERVICEACCOUNT_DIR",  // the Kubernetes connection loader (k8s_connection.h)
 };
 
 bool ParseBoolText(const std::string& text, bool* out) {

@@ -113,6 +113,11 @@ std::string TerminationLogPath(const std::vector<std::string>& args, const Envir
 }
 
 int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRun& run) {
+  return ToolMain(spec, argc, argv,
+                  ToolRunOrSkip([&](const Config& config, bool*) { return run(config); }));
+}
+
+int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRunOrSkip& run) {
   signals::Install();
   Config config;
   bool finished = false;
@@ -127,8 +132,9 @@ int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRun& run) {
     path = TerminationLogPath(std::vector<std::string>(argv, argv + argc), CurrentEnvironment(),
                               &must_exist);
   }
-  if (st.ok()) st = run(config);
-  if (st.ok() && !config.command().empty()) st = ExecReplace(config.command());
+  bool run_command = true;
+  if (st.ok()) st = run(config, &run_command);
+  if (st.ok() && run_command && !config.command().empty()) st = ExecReplace(config.command());
   if (!st.ok()) return Fail(spec, st, path, must_exist);
   log::Debug("done", {{"exit_code", 0}});
   return kExitOk;

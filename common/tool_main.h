@@ -27,6 +27,14 @@ using ToolRun = std::function<Status(const Config& config)>;
 /// the termination message (WriteTerminationMessage). Returns the exit code.
 int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRun& run);
 
+/// A tool's work that may decide that `-- CMD` is not to run this time (the
+/// run was skipped: cron-gate --on-mismatch skip). *run_command starts true.
+using ToolRunOrSkip = std::function<Status(const Config& config, bool* run_command)>;
+
+/// ToolMain for such a tool: the same, except that on success `-- CMD`
+/// replaces the process only when `run` left *run_command true.
+int ToolMain(const ToolSpec& spec, int argc, char** argv, const ToolRunOrSkip& run);
+
 /// The termination message of a failed run, one line:
 ///   "<tool>: <status message> (exit <code>: <meaning>)"
 /// (just "(exit <code>)" when the message already states the meaning)

@@ -335,5 +335,37 @@ TEST(CronGateTest, EachRequestOpensANewConnectionUnlessReuseIsAsked) {
   EXPECT_EQ(reused.connection_count(), 1);
 }
 
+TEST(CronGateTest, OnMismatchSkipExitsZeroWithoutRunningTheCommand) {
+  HttpServer server([](const FakeRequest&) { return Json("1.0"); });
+  TempDir dir;
+  RunOutput r = Gate(Args(server, {"--expected-version", "2.0", "--retries", "1", "--on-mismatch",
+                                   "skip", "--", "touch", dir.Sub("ran")}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(::access(dir.Sub("ran").c_str(), F_OK), 0);  // skipped, not run
+  EXPECT_EQ(server.request_count(), 2);                  // the retries were used first
+  auto recs = Records(r.err);
+  ASSERT_FALSE(recs.empty());
+  const nlohmann::json& last = recs.back();
+  EXPECT_EQ(last["level"], "warn") << r.err;
+  EXPECT_NE(last["msg"].get<std::string>().find("run skipped"), std::string::npos) << r.err;
+  EXPECT_NE(last["msg"].get<std::string>().find("expected 2.0, running 1.0"), std::string::npos)
+      << r.err;
+  // The default stays a failure (exit 3), and skip never hides other failures.
+  EXPECT_EQ(Gate(Args(server, {"--expected-version", "2.0", "--retries", "0"})).exit_code, 3);
+  HttpServer broken([](const FakeRequest&) { return Json("1.0", 500); });
+  EXPECT_EQ(Gate(Args(broken, {"--expected-version", "2.0", "--retries", "0", "--on-mismatch",
+                               "skip", "--", "touch", dir.Sub("ran")}))
+                .exit_code,
+            124);
+  EXPECT_NE(::access(dir.Sub("ran").c_str(), F_OK), 0);
+  // With a match the command runs as before.
+  HttpServer ok([](const FakeRequest&) { return Json("2.0"); });
+  EXPECT_EQ(Gate(Args(ok, {"--expected-version", "2.0", "--on-mismatch", "skip", "--", "touch",
+                           dir.Sub("ran")}))
+                .exit_code,
+            0);
+  EXPECT_EQ(::access(dir.Sub("ran").c_str(), F_OK), 0);
+}
+
 }  // namespace
 }  // namespace initkit::testing

@@ -103,6 +103,15 @@ Status Run(const Options& o, Outcome* outcome) {
   return st;
 }
 
+Status RunFromConfig(const Config& config, bool* run_command) {
+  Options options;
+  INITKIT_RETURN_IF_ERROR(OptionsFromConfig(config, CurrentEnvironment(), &options));
+  Outcome outcome = Outcome::kOpen;
+  INITKIT_RETURN_IF_ERROR(Run(options, &outcome));
+  *run_command = outcome == Outcome::kOpen;
+  return Status::Ok();
+}
+
 Status RunGate(const Options& o, const Deadline& deadline) {
   const std::string display_url = UrlForDisplay(o.url);
   const char* mode = o.compare == Compare::kExact ? "exact" : "at-least";

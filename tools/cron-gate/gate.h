@@ -15,6 +15,10 @@ enum class Outcome { kOpen, kSkipped };
 /// (logged as a skipped run); the caller runs CMD only on kOpen.
 Status Run(const Options& options, Outcome* outcome);
 
+/// The tool's run for ToolMain: OptionsFromConfig (with CurrentEnvironment())
+/// then Run; *run_command is false when the run was skipped.
+Status RunFromConfig(const Config& config, bool* run_command);
+
 /// Asks the URL until the gate opens (Ok), a mismatch outlasts the retries
 /// or the deadline (Refused, both versions in the message), anything else
 /// does (NotReady), or a stop signal arrives (Interrupted). Logs every

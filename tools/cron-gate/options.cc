@@ -152,7 +152,6 @@ Status OptionsFromConfig(const Config& c, const Environment& env, Options* o) {
   }
   o->k8s = K8sConnectionFlagsFromConfig(c);
   o->env = env;
-  o->command = c.command();
   if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
     return Status::Usage("--ca-file " + o->ca_file + ": cannot be read");
   }

@@ -39,7 +39,6 @@ struct Options {
   std::string namespace_;  // its namespace ("" = the credentials' own)
   K8sConnectionFlags k8s;  // --kubeconfig, --context, --serviceaccount-dir
   Environment env;         // what the connection loader reads (KUBERNETES_SERVICE_HOST, ...)
-  std::vector<std::string> command;  // `-- CMD ARGS...` to exec when the gate opens
 };
 
 /// The flag table of initkit-cron-gate.
