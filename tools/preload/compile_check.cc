@@ -334,7 +334,27 @@ class Checker {
       default:
         return;
     }
-    // Names: only a few words matter.
+    // Names: only a few words matter, and most names are none of them (one
+    // test on the length and first letter keeps this pass cheap).
+    std::string_view w = t.text;
+    if (w.size() < 2 || w.size() > 9) return;
+    switch (w[0] | 0x20) {  // ASCII lower case
+      case 'a':
+      case 'c':
+      case 'e':
+      case 'f':
+      case 'i':
+      case 'n':
+      case 'o':
+      case 'p':
+      case 'r':
+      case 't':
+      case 'x':
+      case 'y':
+        break;
+      default:
+        return;
+    }
     if (AnyOf(t, {"and", "or", "xor", "yield", "print", "throw", "echo", "return", "as"})) {
       frames_.back().ResetTernary();
     } else if (AnyOf(t, {"class", "interface", "trait", "enum"})) {
