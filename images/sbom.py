@@ -309,7 +309,12 @@ def main():
         c["versions"].setdefault(o.how, set()).add(o.debian_version)
         c["files"].add(p)
         c["how"].add(o.how)
-        c["binaries"] |= files[p][1]
+        # A header of a library that ships an archive (zlib.h, mysql.h: our
+        # --version code reads their version macros) does not put that
+        # library into a binary; only its archive members do. Header-only
+        # libraries (no archive at all) are compiled in through headers.
+        if o.how == "static library" or not any(f.endswith(".a") for f in o.files):
+            c["binaries"] |= files[p][1]
         c["pkgfiles"].setdefault(o.how, set()).update(o.files)
     for src, c in comps.items():
         # The code that runs is the archive's: its version is the component's.
@@ -326,6 +331,8 @@ def main():
     bin_refs = {b: [] for b in binaries}
     for src in sorted(comps):
         c = comps[src]
+        if not c["binaries"]:
+            continue  # only its headers were read; no binary contains it
         if src not in LICENCES:
             die(f"Debian source package '{src}' is linked but has no licence in images/sbom.py's table")
         version = upstream_of(c["debian"])
