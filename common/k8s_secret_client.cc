@@ -1,7 +1,6 @@
 #include "common/k8s_client.h"
 
 #include "common/log.h"
-#include "common/signals.h"
 
 namespace initkit {
 
@@ -66,47 +65,48 @@ Status K8sClient::ModifySecret(const std::string& ns, const std::string& name,
                                const Deadline& deadline, const SecretMutator& mutate, json* result,
                                int* conflicts) {
   *conflicts = 0;
-  Backoff pause(options_.conflict_backoff);
-  for (int attempt = 1;; ++attempt) {
-    json current;
-    bool found = false;
-    INITKIT_RETURN_IF_ERROR(GetSecret(ns, name, deadline, &current, &found));
-    json desired;
-    bool write = false;
-    INITKIT_RETURN_IF_ERROR(mutate(found ? &current : nullptr, &desired, &write));
-    if (!write) {
-      *result = found ? std::move(current) : json(nullptr);
-      return Status::Ok();
-    }
-    desired["apiVersion"] = "v1";
-    desired["kind"] = "Secret";
-    desired["metadata"]["name"] = name;
-    desired["metadata"]["namespace"] = ns;
-    bool conflict = false;
-    if (found) {
-      desired["metadata"]["resourceVersion"] = current["metadata"].value("resourceVersion", "");
-      INITKIT_RETURN_IF_ERROR(UpdateSecret(ns, name, desired, deadline, result, &conflict));
-    } else {
-      desired["metadata"].erase("resourceVersion");
-      INITKIT_RETURN_IF_ERROR(CreateSecret(ns, desired, deadline, result, &conflict));
-    }
-    if (!conflict) return Status::Ok();
-    ++*conflicts;
-    log::Info("Secret changed while we wrote it; re-reading and re-applying",
-              {{"secret", ns + "/" + name}, {"attempt", attempt}});
-    if (attempt >= options_.conflict_attempts) {
-      return Status::Failed("Secret " + ns + "/" + name + ": still conflicting after " +
-                            std::to_string(attempt) +
-                            " write attempts (someone else keeps changing it)");
-    }
-    if (deadline.Expired()) {
-      return Status::NotReady("Secret " + ns + "/" + name + ": deadline passed while resolving " +
-                              "write conflicts");
-    }
-    if (!signals::SleepFor(std::min(pause.Next(), deadline.Remaining()))) {
-      return Status::Interrupted(signals::StopSignal());
-    }
+  const std::string secret = "Secret " + ns + "/" + name;
+  // The pause before re-reading is widely jittered (conflict_backoff): writers
+  // that collided would collide again if they retried in lockstep.
+  BackoffPolicy policy = options_.conflict_backoff;
+  policy.max_attempts = options_.conflict_attempts;
+  Status st =
+      Retry(secret + ": resolving write conflicts", policy, deadline, [&](Attempt& a) -> Status {
+        json current;
+        bool found = false;
+        INITKIT_RETURN_IF_ERROR(GetSecret(ns, name, deadline, &current, &found));
+        json desired;
+        bool write = false;
+        INITKIT_RETURN_IF_ERROR(mutate(found ? &current : nullptr, &desired, &write));
+        if (!write) {
+          *result = found ? std::move(current) : json(nullptr);
+          return Status::Ok();
+        }
+        desired["apiVersion"] = "v1";
+        desired["kind"] = "Secret";
+        desired["metadata"]["name"] = name;
+        desired["metadata"]["namespace"] = ns;
+        bool conflict = false;
+        if (found) {
+          desired["metadata"]["resourceVersion"] = current["metadata"].value("resourceVersion", "");
+          INITKIT_RETURN_IF_ERROR(UpdateSecret(ns, name, desired, deadline, result, &conflict));
+        } else {
+          desired["metadata"].erase("resourceVersion");
+          INITKIT_RETURN_IF_ERROR(CreateSecret(ns, desired, deadline, result, &conflict));
+        }
+        if (!conflict) return Status::Ok();
+        ++*conflicts;
+        log::Info("Secret changed while we wrote it; re-reading and re-applying",
+                  {{"secret", ns + "/" + name}, {"attempt", a.number}});
+        return Status::NotReady(secret + " changed while we wrote it (HTTP 409)");
+      });
+  // Running out of write attempts is not a wait that ran out: someone else
+  // keeps winning, and retrying later would not change that.
+  if (st.kind() == Status::Kind::kNotReady && *conflicts >= options_.conflict_attempts) {
+    return Status::Failed(secret + ": still conflicting after " + std::to_string(*conflicts) +
+                          " write attempts (someone else keeps changing it)");
   }
+  return st;
 }
 
 }  // namespace initkit

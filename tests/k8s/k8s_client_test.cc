@@ -252,5 +252,156 @@ TEST_F(K8sClientTest, GetObjectReadsOtherKinds) {
   EXPECT_EQ(out["status"]["readyReplicas"], 2);
 }
 
+TEST_F(K8sClientTest, RetryAfterOn429IsHonoured) {
+  fake_.PutSecret("ns", "app", {{"A", "1"}});
+  // API priority and fairness: 429 with "Retry-After: 1". The backoff here is
+  // 5-20 ms, so without honouring it the client would ask ~50 times a second.
+  fake_.FailNext(2, 429, 1);
+  K8sClient c(conn_, options_);
+  json out;
+  bool found = false;
+  ASSERT_TRUE(c.GetSecret("ns", "app", deadline_, &out, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(fake_.requests(), 3);
+  // A Retry-After longer than the time left: one request, then NotReady at
+  // the deadline without asking again.
+  fake_.FailNext(1000, 429, 30);
+  Status st = c.GetSecret("ns", "app", Deadline::After(Millis(400)), &out, &found);
+  EXPECT_EQ(st.kind(), Status::Kind::kNotReady);
+  EXPECT_NE(st.message().find("HTTP 429 TooManyRequests"), std::string::npos) << st.message();
+  EXPECT_EQ(fake_.requests(), 4);
+}
+
+TEST_F(K8sClientTest, EveryUpdateCarriesTheResourceVersionRead) {
+  // The real server accepts a PUT of a Secret without resourceVersion as an
+  // unconditional update (the fake does too); only the client keeps a
+  // concurrent writer's change from being overwritten.
+  fake_.PutSecret("ns", "app", {{"A", "1"}});
+  fake_.ConflictNextWrites(2);
+  K8sClient c(conn_, options_);
+  int conflicts = 0;
+  json result;
+  Status st = c.ModifySecret(
+      "ns", "app", deadline_,
+      [&](const json* cur, json* want, bool* write) {
+        *want = *cur;
+        (*want)["metadata"].erase("resourceVersion");  // a careless mutator
+        (*want)["data"]["B"] = Base64Encode("2");
+        *write = true;
+        return Status::Ok();
+      },
+      &result, &conflicts);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(conflicts, 2);
+  int puts = 0;
+  for (const testing::FakeRequest& q : fake_.request_log()) {
+    if (q.method != "PUT") continue;
+    ++puts;
+    json body = json::parse(q.body);
+    EXPECT_FALSE(body["metadata"].value("resourceVersion", "").empty()) << q.body;
+  }
+  EXPECT_EQ(puts, 3);
+  EXPECT_EQ(fake_.unconditional_updates(), 0);
+  // UpdateSecret itself refuses to send one without it.
+  json bare = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "app"}}}};
+  bool conflict = false;
+  st = c.UpdateSecret("ns", "app", bare, deadline_, &result, &conflict);
+  EXPECT_EQ(st.kind(), Status::Kind::kFailed);
+  EXPECT_NE(st.message().find("resourceVersion"), std::string::npos) << st.message();
+  EXPECT_EQ(puts, 3);
+}
+
+TEST(K8sFakeTest, PutOfASecretWithoutResourceVersionIsAnUnconditionalUpdate) {
+  // As pkg/registry/core/secret/strategy.go (AllowUnconditionalUpdate) makes
+  // the real server behave; the fake must not hide a client that drops it.
+  K8sFake fake;
+  fake.PutSecret("ns", "app", {{"A", "1"}});
+  K8sConnection conn;
+  conn.server = fake.base_url();
+  conn.ca_pem = testing::GetTestPki().ca_pem;
+  conn.token = fake.token();
+  K8sClient c(conn);
+  json body = {{"apiVersion", "v1"},
+               {"kind", "Secret"},
+               {"metadata", {{"name", "app"}}},
+               {"data", {{"A", Base64Encode("2")}}}};
+  K8sResponse r;
+  ASSERT_TRUE(c.Call("PUT", K8sClient::SecretPath("ns", "app"), &body,
+                     Deadline::After(std::chrono::seconds(30)), &r)
+                  .ok());
+  EXPECT_EQ(r.code, 200);
+  EXPECT_EQ(fake.unconditional_updates(), 1);
+  EXPECT_EQ(fake.SecretData("ns", "app").at("A"), "2");
+  // No create on update (AllowCreateOnUpdate false): a missing one is 404.
+  body["metadata"]["name"] = "absent";
+  ASSERT_TRUE(c.Call("PUT", K8sClient::SecretPath("ns", "absent"), &body,
+                     Deadline::After(std::chrono::seconds(30)), &r)
+                  .ok());
+  EXPECT_EQ(r.code, 404);
+}
+
+TEST(K8sFakeTest, ClientCertificateAuthenticatesWithoutAToken) {
+  K8sFake::Options o;
+  o.client_cert_users = {"initkit test client"};
+  K8sFake fake(o);
+  fake.PutSecret("ns", "app", {{"A", "1"}});
+  testing::TempDir t;
+  const testing::TestPki& pki = testing::GetTestPki();
+  testing::WriteFile(t.Sub("client.crt"), pki.client_cert_pem);
+  testing::WriteFile(t.Sub("client.key"), pki.client_key_pem, 0600);
+  testing::WriteFile(t.Sub("ca.crt"), pki.ca_pem);
+  K8sConnection conn;
+  testing::WriteFile(t.Sub("config"),
+                     "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+                     "clusters:\n- name: c\n  cluster:\n    server: " +
+                         fake.base_url() +
+                         "\n    certificate-authority: ca.crt\n"
+                         "contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n"
+                         "users:\n- name: u\n  user:\n    client-certificate: client.crt\n"
+                         "    client-key: client.key\n");
+  ASSERT_TRUE(LoadKubeconfig(t.Sub("config"), "", &conn).ok());
+  K8sClient c(conn);
+  json out;
+  bool found = false;
+  Status st = c.GetSecret("ns", "app", Deadline::After(std::chrono::seconds(30)), &out, &found);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(found);
+  EXPECT_EQ(fake.authenticated_as(), std::vector<std::string>{"cert:initkit test client"});
+  // Without the certificate (and no token) the same server says 401.
+  conn.client_cert_file.clear();
+  conn.client_key_file.clear();
+  K8sClient anonymous(conn);
+  st = anonymous.GetSecret("ns", "app", Deadline::After(std::chrono::seconds(30)), &out, &found);
+  EXPECT_NE(st.message().find("HTTP 401"), std::string::npos) << st.message();
+}
+
+TEST(K8sFakeTest, TlsServerNameVerifiesACertificateWithoutTheAddress) {
+  // A cluster's API certificate names kubernetes.default.svc, not 127.0.0.1.
+  K8sFake::Options o;
+  o.named_certificate = true;
+  K8sFake fake(o);
+  K8sConnection conn;
+  conn.server = "https://127.0.0.1:" + fake.base_url().substr(fake.base_url().rfind(':') + 1);
+  conn.ca_pem = testing::GetTestPki().ca_pem;
+  conn.token = fake.token();
+  json out;
+  bool found = true;
+  {
+    K8sClient c(conn);
+    Status st = c.GetSecret("ns", "app", Deadline::After(Millis(500)), &out, &found);
+    EXPECT_EQ(st.kind(), Status::Kind::kNotReady);
+    EXPECT_NE(st.message().find("certificate"), std::string::npos) << st.message();
+    EXPECT_EQ(fake.requests(), 0);
+  }
+  conn.tls_server_name = "kubernetes.default.svc";
+  K8sClient c(conn);
+  Status st = c.GetSecret("ns", "app", Deadline::After(std::chrono::seconds(30)), &out, &found);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_FALSE(found);
+  ASSERT_EQ(fake.request_log().size(), 1u);
+  // The Host header still names the address dialled, as client-go sends it.
+  EXPECT_EQ(fake.request_log()[0].headers.at("host"), conn.server.substr(8));
+}
+
 }  // namespace
 }  // namespace initkit
