@@ -375,6 +375,20 @@ def scenario_argocd(env):
     check(os.path.exists(marker), "after the rollout completed the gate opened and `php index.php cron run` ran")
     with open(marker) as f:
         check(f.read().count("\n") == 1, "the cron command ran once")
+    # A CronJob whose version differs from the web's after the rollout:
+    # --on-mismatch skip ends the run with exit 0 without the cron command.
+    version_file = os.path.join(state["app"], "application/config/version.php")
+    with open(version_file) as f:
+        released = f.read()
+    with open(version_file, "w") as f:
+        f.write(released.replace("4.99.5", "4.99.6"))
+    skipped = env.kubelet.run_pod(ns, spec, "cronjob/shop-cron", timeout=180)
+    with open(version_file, "w") as f:
+        f.write(released)
+    check(not os.path.exists(os.path.join(skipped.volume("app"), "storage/tmp/cron-ran")),
+          "a version mismatch after the rollout skipped the cron command")
+    check("run skipped" in skipped.logs.get("initkit-cron-gate", "") + skipped.logs.get("cron", ""),
+          "the gate logged that the run was skipped (the Job succeeded: no KubeJobFailed alert)")
     denied = [d for d in env.decisions() if not d["allowed"]]
     check(not denied, f"no request was denied by RBAC during the sync ({denied[:3]})")
     deleted = sync.finish(succeeded=True)
