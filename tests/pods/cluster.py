@@ -12,11 +12,13 @@ through the containers' /etc/hosts):
   * the web Service: PHP's built-in server on the Deployment's app volume,
     standing in for nginx + php-fpm (health endpoint /_healthz/ready).
 """
+import fcntl
 import json
 import os
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -104,10 +106,15 @@ class MariaDB:
         self.dir = os.path.join(work, "mariadb")
         os.makedirs(self.dir)
         self.sock = os.path.join(self.dir, "sock")
-        subprocess.run(["mariadb-install-db", "--no-defaults", "--auth-root-authentication-method=normal",
-                        f"--datadir={self.dir}/data", "--user=root", "--skip-test-db",
-                        "--innodb-log-file-size=8M"], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        # mariadb-install-db's bootstrap server uses the default socket path
+        # whatever the datadir: scenarios running at once take turns.
+        with open(os.path.join(tempfile.gettempdir(), "initkit-pods-mariadb-install.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            r = subprocess.run(["mariadb-install-db", "--no-defaults", "--auth-root-authentication-method=normal",
+                                f"--datadir={self.dir}/data", "--user=root", "--skip-test-db",
+                                "--innodb-log-file-size=8M"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed: {(r.stdout + r.stderr)[-2000:]}")
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={self.dir}/data", f"--socket={self.sock}",
              "--port=3306", "--bind-address=127.0.0.1", "--user=root", f"--tmpdir={self.dir}",
