@@ -67,7 +67,10 @@ _initkit_cron_gate() {
     --ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --rollout) COMPREPLY=(); return ;;
     --namespace) COMPREPLY=(); return ;;
+    --on-mismatch) COMPREPLY=($(compgen -W "fail skip" -- "$cur")); return ;;
     --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --context) COMPREPLY=(); return ;;
+    --serviceaccount-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --log-format) COMPREPLY=($(compgen -W "json text" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
     --progress-interval) COMPREPLY=(); return ;;
@@ -76,7 +79,7 @@ _initkit_cron_gate() {
     esac
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "--url --version-file --expected-version --version-key --json-pointer --compare --retries --interval --timeout --deadline --consecutive --reuse-connection --header --ca-file --rollout --namespace --kubeconfig --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
+    COMPREPLY=($(compgen -W "--url --version-file --expected-version --version-key --json-pointer --compare --retries --interval --timeout --deadline --consecutive --reuse-connection --header --ca-file --rollout --namespace --on-mismatch --kubeconfig --context --serviceaccount-dir --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
     return
   fi
   COMPREPLY=()
