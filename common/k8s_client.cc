@@ -89,7 +89,10 @@ Status K8sClient::Call(const std::string& method, const std::string& path, const
     req.headers.push_back("Accept: application/json");
     if (!token.empty()) req.headers.push_back("Authorization: Bearer " + token);
     if (body) {
-      req.headers.push_back("Content-Type: application/json");
+      // A PATCH body is a strategic merge patch (what kubectl sends).
+      req.headers.push_back(method == "PATCH"
+                                ? "Content-Type: application/strategic-merge-patch+json"
+                                : "Content-Type: application/json");
       req.body = DumpJson(*body);
     }
     Millis remaining = deadline.Remaining();

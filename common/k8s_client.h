@@ -62,7 +62,8 @@ class K8sClient {
   /// one past the deadline gives up at once). A 401 re-reads the token file
   /// and retries once if the token changed. Any other code is returned for
   /// the caller to judge (Ok status). A path that is not plain name segments
-  /// is refused (Usage) without being sent.
+  /// is refused (Usage) without being sent. A PATCH body goes as a strategic
+  /// merge patch (as kubectl sends it).
   Status Call(const std::string& method, const std::string& path, const nlohmann::json* body,
               const Deadline& deadline, K8sResponse* out);
 

@@ -4,6 +4,7 @@
 
 #include "common/file_util.h"
 #include "common/k8s_client.h"
+#include "common/k8s_rollout.h"
 #include "common/log.h"
 
 namespace initkit::secrets {
@@ -62,6 +63,11 @@ ToolSpec SecretsToolSpec() {
   AddFlag(&t, "request-timeout", T::kDuration, "10s", "time limit of one HTTP request", "DURATION");
   AddFlag(&t, "conflict-attempts", T::kInt, "10",
           "writes tried when the Secret keeps changing under us (HTTP 409)", "N");
+  AddFlag(&t, "restart", T::kList, "",
+          "after a rotation, restart this Deployment the way kubectl rollout restart does "
+          "(repeatable); with alternating users, a sync whose previous switch has not rolled "
+          "out on them yet keeps both passwords",
+          "deployment/NAME");
   AddFlag(&t, "keycloak-url", T::kString, "", "Keycloak base URL (include /auth for Keycloak < 17)",
           "URL");
   AddFlag(&t, "keycloak-admin-realm", T::kString, "master", "realm of the admin client", "REALM");
@@ -136,6 +142,15 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
   o.request_timeout = config.GetDuration("request-timeout");
   o.conflict_attempts = static_cast<int>(config.GetInt("conflict-attempts"));
   if (o.conflict_attempts < 1) return Status::Usage("--conflict-attempts must be at least 1");
+  for (const std::string& r : config.GetList("restart")) {
+    std::string name;
+    INITKIT_RETURN_IF_ERROR(ParseDeploymentRef("--restart", r, &name));
+    if (!k8s) {
+      return Status::Usage("--restart " + r + ": needs --target k8s (a " + TargetKind(o.target) +
+                           " target has no Deployments)");
+    }
+    o.restart.push_back(name);
+  }
 
   // Keycloak: flags win over the spec's block; enabled by the spec or by the
   // app's own switch APP_ADMIN_SSO_ENABLED=true.

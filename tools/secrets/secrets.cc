@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "tools/secrets/keycloak.h"
 #include "tools/secrets/plan.h"
+#include "tools/secrets/restart.h"
 #include "tools/secrets/store.h"
 
 namespace initkit::secrets {
@@ -120,8 +121,36 @@ Status Run(const Options& o, json* summary) {
   Plan plan;
   int conflicts = 0;
   PlanOptions plan_options;
+  // Never rotate the user running pods still hold: with --restart, a switch
+  // made by an earlier sync must have rolled out on every named Deployment
+  // (restartedAt not older than the switch, rollout complete) before the
+  // next one. Judged again on every re-plan: the Secret re-read after a 409
+  // may carry a newer switch.
+  bool check_rollout = !o.restart.empty() && !o.spec.alternating_users.empty() && client != nullptr;
+  std::vector<std::string> pending, not_restarted;
+  if (!o.restart.empty() && client != nullptr) {
+    // Fail before rotating anything when a --restart Deployment is missing.
+    for (const std::string& name : o.restart) {
+      SwitchRollout r;
+      INITKIT_RETURN_IF_ERROR(CheckSwitchRollout(*client, ns, name, "", deadline, &r));
+    }
+  }
   auto make_plan = [&](const SecretData& current) -> Status {
     plan_options.now = NowRfc3339();
+    plan_options.hold = false;
+    pending.clear();
+    not_restarted.clear();
+    auto at = current.annotations.find(kSwitchedAtAnnotation);
+    if (check_rollout && at != current.annotations.end()) {
+      for (const std::string& name : o.restart) {
+        SwitchRollout r;
+        INITKIT_RETURN_IF_ERROR(CheckSwitchRollout(*client, ns, name, at->second, deadline, &r));
+        if (r.rolled_out) continue;
+        pending.push_back(r.detail);
+        if (r.restart_missing) not_restarted.push_back(name);
+      }
+      plan_options.hold = !pending.empty();
+    }
     return PlanSync(o.spec, current, &values, plan_options, &plan);
   };
   if (dry) {
@@ -170,6 +199,31 @@ Status Run(const Options& o, json* summary) {
              {"kept", static_cast<int>(plan.kept.size())},
              {"rotated", static_cast<int>(plan.rotated.size())},
              {"conflicts", conflicts}});
+
+  if (!pending.empty()) {
+    (*summary)["held_because"] = pending;
+    log::Warn(
+        "kept both database passwords: the previous switch of users has not rolled out "
+        "on every --restart Deployment, so pods may still hold the other user",
+        {{"pending", json(pending).dump()}});
+  }
+  // Restart after a rotation; and again where the restart of the previous
+  // switch never landed (a run killed between its write and its PATCH).
+  std::vector<std::string> restart =
+      plan.switched || !plan.rotated.empty() ? o.restart : not_restarted;
+  if (!restart.empty()) {
+    json names = json::array();
+    for (const std::string& name : restart) names.push_back("deployment/" + name);
+    (*summary)[dry ? "would_restart" : "restarted"] = names;
+    if (!dry) {
+      std::string at = plan.switched ? plan_options.now : NowRfc3339();
+      for (const std::string& name : restart) {
+        INITKIT_RETURN_IF_ERROR(RestartDeployment(*client, ns, name, at, deadline));
+        log::Info("restarted the Deployment so its pods read the new Secret",
+                  {{"deployment", name}, {"restarted_at", at}});
+      }
+    }
+  }
 
   if (!o.keycloak) {
     (*summary)["keycloak"] = "disabled";
