@@ -182,6 +182,7 @@ _initkit_secrets() {
     --timeout) COMPREPLY=(); return ;;
     --request-timeout) COMPREPLY=(); return ;;
     --conflict-attempts) COMPREPLY=(); return ;;
+    --restart) COMPREPLY=(); return ;;
     --keycloak-url) COMPREPLY=(); return ;;
     --keycloak-admin-realm) COMPREPLY=(); return ;;
     --keycloak-admin-client-id) COMPREPLY=(); return ;;
@@ -202,7 +203,7 @@ _initkit_secrets() {
     esac
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "--spec --namespace --secret --kubeconfig --context --target --dry-run --timeout --request-timeout --conflict-attempts --keycloak-url --keycloak-admin-realm --keycloak-admin-client-id --keycloak-realm --keycloak-client-id --keycloak-redirect-uri --keycloak-web-origin --keycloak-root-url --keycloak-secret --keycloak-ca-file --keycloak-admin-client-secret --keycloak-admin-client-secret-file --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
+    COMPREPLY=($(compgen -W "--spec --namespace --secret --kubeconfig --context --target --dry-run --timeout --request-timeout --conflict-attempts --restart --keycloak-url --keycloak-admin-realm --keycloak-admin-client-id --keycloak-realm --keycloak-client-id --keycloak-redirect-uri --keycloak-web-origin --keycloak-root-url --keycloak-secret --keycloak-ca-file --keycloak-admin-client-secret --keycloak-admin-client-secret-file --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
     return
   fi
   COMPREPLY=($(compgen -W "sync teardown plan" -- "$cur"))

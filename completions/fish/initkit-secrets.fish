@@ -10,6 +10,7 @@ complete -c initkit-secrets -l dry-run -d 'print the planned actions (key names 
 complete -c initkit-secrets -l timeout -x -d 'give up on unreachable APIs after this long (exit 124)'
 complete -c initkit-secrets -l request-timeout -x -d 'time limit of one HTTP request'
 complete -c initkit-secrets -l conflict-attempts -x -d 'writes tried when the Secret keeps changing under us (HTTP 409)'
+complete -c initkit-secrets -l restart -x -d 'after a rotation, restart this Deployment the way kubectl rollout restart...'
 complete -c initkit-secrets -l keycloak-url -x -d 'Keycloak base URL (include /auth for Keycloak < 17)'
 complete -c initkit-secrets -l keycloak-admin-realm -x -d 'realm of the admin client'
 complete -c initkit-secrets -l keycloak-admin-client-id -x -d 'admin client, authenticated by client credentials'
