@@ -61,7 +61,7 @@ Outcome RunToolMain(const testing::TempDir& dir, std::vector<std::string> args,
 // The credential leak scan reads what tools printed; termination files too.
 std::string ReadForLeakScan(const std::string& path) {
   std::string text = testing::ReadFile(path);
-  if (const char* log = std::getenv("INITKIT_TEST_OUTPUT_LOG"); log && *log) {
+  if (const char* log = std::getenv("TEST_INITKIT_OUTPUT_LOG"); log && *log) {
     std::ofstream(log, std::ios::app | std::ios::binary) << text;
   }
   return text;

@@ -47,7 +47,7 @@ TempDir::~TempDir() {
 }
 
 std::string BinPath(const std::string& tool) {
-  const char* dir = std::getenv("INITKIT_BIN_DIR");
+  const char* dir = std::getenv("TEST_INITKIT_BIN_DIR");
 #ifdef INITKIT_BIN_DIR
   if (!dir || !*dir) dir = INITKIT_BIN_DIR;
 #endif
@@ -61,9 +61,10 @@ RunningBinary::RunningBinary(const std::string& path, const std::vector<std::str
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (char** e = environ; e && *e; ++e) {
-    if (std::strncmp(*e, "INITKIT_", 8) == 0 && std::strncmp(*e, "INITKIT_BIN_DIR=", 16) != 0) {
-      continue;
-    }
+    // The tool sees only the settings the test gives it: an INITKIT_* variable
+    // of the developer's shell would change the run (and draw an
+    // unknown-setting warning). The harness's own variables are TEST_INITKIT_*.
+    if (std::strncmp(*e, "INITKIT_", 8) == 0) continue;
     std::string kv(*e);
     auto eq = kv.find('=');
     if (eq != std::string::npos && env.count(kv.substr(0, eq))) continue;
@@ -165,7 +166,7 @@ RunOutput RunningBinary::Wait(std::chrono::milliseconds timeout) {
     result_.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))
     result_.exit_code = 128 + WTERMSIG(status);
-  if (const char* log = std::getenv("INITKIT_TEST_OUTPUT_LOG"); log && *log) {
+  if (const char* log = std::getenv("TEST_INITKIT_OUTPUT_LOG"); log && *log) {
     std::ofstream f(log, std::ios::app | std::ios::binary);
     f << out_ << err_;
   }
@@ -211,7 +212,7 @@ int FreePort() {
 }
 
 void RegisterCredential(std::string_view value, std::string_view label) {
-  const char* registry = std::getenv("INITKIT_TEST_CREDENTIALS");
+  const char* registry = std::getenv("TEST_INITKIT_CREDENTIALS");
   if (!registry || !*registry || value.size() < 8) return;
   static std::mutex mu;
   static std::set<std::string>* seen = new std::set<std::string>;  // never destroyed: used at exit

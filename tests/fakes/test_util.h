@@ -64,7 +64,7 @@ class RunningBinary {
 
 /// Runs a binary to completion. `path` may be a tool name (BinPath applied
 /// when it has no '/'). Everything it printed is also appended to the file
-/// named by $INITKIT_TEST_OUTPUT_LOG, if set, for leak scans.
+/// named by $TEST_INITKIT_OUTPUT_LOG, if set, for leak scans.
 RunOutput RunBinary(const std::string& path, const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env = {},
                     std::chrono::milliseconds timeout = std::chrono::seconds(120));
@@ -80,7 +80,7 @@ int FreePort();
 /// Records `value` as a credential the tests used, for the suite-wide leak
 /// scan (tests/security: credential_leak_scan fails if any registered value
 /// shows up in any captured output). Appends "label<TAB>hex(value)" to the
-/// file named by $INITKIT_TEST_CREDENTIALS (created 0600; CTest points it into
+/// file named by $TEST_INITKIT_CREDENTIALS (created 0600; CTest points it into
 /// the build dir). Values under 8 bytes are ignored (they occur by chance);
 /// does nothing when the variable is unset. Thread-safe, each value once.
 void RegisterCredential(std::string_view value, std::string_view label = "");

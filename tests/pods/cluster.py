@@ -38,7 +38,7 @@ def check(cond, what):
 
 def register_credential(value, label):
     """Same registry as RegisterCredential() in tests/fakes/test_util.h."""
-    reg = os.environ.get("INITKIT_TEST_CREDENTIALS")
+    reg = os.environ.get("TEST_INITKIT_CREDENTIALS")
     if not reg or len(value) < 8:
         return
     fd = os.open(reg, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

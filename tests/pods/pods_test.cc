@@ -21,8 +21,8 @@ RunOutput RunScenario(const std::string& scenario) {
   // The runner and its fake cluster register every credential they make
   // (service-account tokens, generated Secret values) for the leak scan.
   std::map<std::string, std::string> env;
-  if (const char* reg = std::getenv("INITKIT_TEST_CREDENTIALS"))
-    env["INITKIT_TEST_CREDENTIALS"] = reg;
+  if (const char* reg = std::getenv("TEST_INITKIT_CREDENTIALS"))
+    env["TEST_INITKIT_CREDENTIALS"] = reg;
   return RunBinary("/usr/bin/python3",
                    {std::string(INITKIT_SOURCE_DIR) + "/tests/pods/podrunner.py", scenario,
                     "--bin-dir", bin, "--fake", bin + "/pods_cluster_fake"},

@@ -1,8 +1,8 @@
 # The suite-wide credential leak scan (issue #9). Included from the tests
 # block of the root CMakeLists.txt.
 #
-# Every test gets INITKIT_TEST_CREDENTIALS (the registry the fakes append
-# each credential they generate or accept to) and INITKIT_TEST_OUTPUT_LOG
+# Every test gets TEST_INITKIT_CREDENTIALS (the registry the fakes append
+# each credential they generate or accept to) and TEST_INITKIT_OUTPUT_LOG
 # (where RunBinary appends every tool's output). credential_registry_reset
 # empties both first (FIXTURES_SETUP); credential_leak_scan runs after every
 # other test (FIXTURES_CLEANUP) and fails if any registered credential shows
@@ -35,8 +35,8 @@ function(initkit_credential_scan_all)
     endif()
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_REQUIRED initkit_credentials)
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
-                 "INITKIT_TEST_CREDENTIALS=${INITKIT_CRED_REGISTRY}"
-                 "INITKIT_TEST_OUTPUT_LOG=${INITKIT_CRED_OUTPUT_LOG}")
+                 "TEST_INITKIT_CREDENTIALS=${INITKIT_CRED_REGISTRY}"
+                 "TEST_INITKIT_OUTPUT_LOG=${INITKIT_CRED_OUTPUT_LOG}")
   endforeach()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL initkit_credential_scan_all)

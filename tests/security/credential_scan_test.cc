@@ -82,9 +82,9 @@ TEST(CredentialScan, CleanOutputAndNearMissesPass) {
 TEST(CredentialScan, RegistryIsPrivateHexAndRoundTrips) {
   TempDir dir;
   const std::string reg = dir.Sub("creds.reg");
-  const char* old = std::getenv("INITKIT_TEST_CREDENTIALS");
+  const char* old = std::getenv("TEST_INITKIT_CREDENTIALS");
   std::string saved = old ? old : "";
-  ::setenv("INITKIT_TEST_CREDENTIALS", reg.c_str(), 1);
+  ::setenv("TEST_INITKIT_CREDENTIALS", reg.c_str(), 1);
   // A new value per run: RegisterCredential writes each value once per process.
   static int run = 0;
   const std::string value = "round-trip-value-" + std::to_string(++run) + "\twith tab\n";
@@ -92,9 +92,9 @@ TEST(CredentialScan, RegistryIsPrivateHexAndRoundTrips) {
   RegisterCredential(value, "again");  // each value once
   RegisterCredential("short", "too short to scan for");
   if (old) {
-    ::setenv("INITKIT_TEST_CREDENTIALS", saved.c_str(), 1);
+    ::setenv("TEST_INITKIT_CREDENTIALS", saved.c_str(), 1);
   } else {
-    ::unsetenv("INITKIT_TEST_CREDENTIALS");
+    ::unsetenv("TEST_INITKIT_CREDENTIALS");
   }
   struct stat sb;
   ASSERT_EQ(::stat(reg.c_str(), &sb), 0);
