@@ -12,7 +12,7 @@
 # build tree is touched. Run `make image` (it builds the static trees first).
 # Environment: PLATFORMS (default "amd64 arm64"), INITKIT_IMAGE_DIR (default
 # build-image), SOURCE_URL and LICENSES (OCI labels, default empty and
-# NOASSERTION).
+# Apache-2.0, the LICENSE file).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,7 +65,7 @@ for arch in $PLATFORMS; do
     --platform "linux/$arch" --timestamp "$EPOCH" --manifest "$LIST" \
     --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
     --build-arg CREATED="$CREATED" --build-arg SOURCE_URL="${SOURCE_URL:-}" \
-    --build-arg LICENSES="${LICENSES:-NOASSERTION}" \
+    --build-arg LICENSES="${LICENSES:-Apache-2.0}" \
     -f "$ROOT/images/Containerfile" "$dir/rootfs" >"$IMG/build-$arch.log" 2>&1; then
     cat "$IMG/build-$arch.log" >&2
     die "buildah build for linux/$arch failed"

@@ -142,6 +142,10 @@ def main():
               f"label {created!r}, config {config.get('created')!r}")
         for k in ("title", "description", "source", "licenses"):
             check(f"org.opencontainers.image.{k}" in labels, f"label org.opencontainers.image.{k}")
+        want_licenses = os.environ.get("LICENSES", "Apache-2.0")
+        check(labels.get("org.opencontainers.image.licenses") == want_licenses,
+              f"label org.opencontainers.image.licenses = {want_licenses} (LICENSE)",
+              labels.get("org.opencontainers.image.licenses"))
 
         rootfs = os.path.join(outdir, f"rootfs-{arch}")
         size = extract(layout, manifest["layers"], rootfs)
