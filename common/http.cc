@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/signals.h"
+#include "common/strings.h"
 
 namespace initkit {
 namespace {
@@ -33,18 +34,6 @@ constexpr const char* kUserAgent = "initkit/" INITKIT_VERSION;
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // "2s", "300ms", "1500ms": how a duration reads in a message.
@@ -127,7 +116,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
   }
   std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) return len;  // blank line or folding
-  std::string name = Lower(Trim(line.substr(0, colon)));
+  std::string name = ToLower(Trim(line.substr(0, colon)));
   std::string value(Trim(line.substr(colon + 1)));
   if (name == "content-length" && !t->head) {
     // Refuse an announced oversize body before any of it is read.
@@ -166,7 +155,7 @@ void SetBlob(CURL* easy, CURLoption opt, const std::string& pem) {
 }  // namespace
 
 std::string HttpResponse::Header(const std::string& name) const {
-  std::string want = Lower(name);
+  std::string want = ToLower(name);
   for (const auto& [n, v] : headers) {
     if (n == want) return v;
   }
@@ -272,7 +261,7 @@ Status HttpClient::Impl::Configure(const HttpRequest& req, Transfer* t, curl_sli
       return Status::Usage("request header " + which + " for " + UrlForDisplay(req.url) +
                            " is not a single 'Name: value' line");
     }
-    if (Lower(Trim(std::string_view(h).substr(0, h.find(':')))) == "expect") has_expect = true;
+    if (ToLower(Trim(std::string_view(h).substr(0, h.find(':')))) == "expect") has_expect = true;
     *headers = curl_slist_append(*headers, h.c_str());
   }
   // curl would wait up to a second for a "100 Continue" before sending a
@@ -342,7 +331,7 @@ Status HttpClient::Impl::SetServerName(const HttpRequest& req, curl_slist** head
     curl_easy_setopt(easy, CURLOPT_URL, url);  // curl copies it
     bool has_host = false;
     for (const std::string& h : req.headers) {
-      if (Lower(Trim(std::string_view(h).substr(0, h.find(':')))) == "host") has_host = true;
+      if (ToLower(Trim(std::string_view(h).substr(0, h.find(':')))) == "host") has_host = true;
     }
     if (!has_host) {
       std::string default_port = req.url.rfind("https://", 0) == 0 ? "443" : "80";

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace initkit {
 
 using nlohmann::json;
@@ -35,12 +37,8 @@ std::string StripComment(const std::string& s) {
   return s;
 }
 
-std::string Trim(const std::string& s) {
-  std::size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  std::size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+// The parser keeps owned strings; common Trim returns a view.
+std::string TrimmedCopy(std::string_view s) { return std::string(Trim(s)); }
 
 class YamlParser {
  public:
@@ -59,7 +57,7 @@ class YamlParser {
       if (ind != std::string::npos && raw[ind] == '\t') {
         return Err(number, "tabs are not allowed for indentation");
       }
-      std::string body = Trim(StripComment(raw));
+      std::string body = TrimmedCopy(StripComment(raw));
       if (body.empty() || body == "---") continue;
       if (body == "...") break;
       lines_.push_back({number, static_cast<int>(ind), body});
@@ -111,21 +109,22 @@ class YamlParser {
       return Err(line, "anchors, aliases, tags and block scalars are not supported");
     }
     if (c == '{') {
-      if (Trim(t.substr(1)) != "}") return Err(line, "only empty flow mappings {} are supported");
+      if (TrimmedCopy(t.substr(1)) != "}")
+        return Err(line, "only empty flow mappings {} are supported");
       *out = json::object();
       return Status::Ok();
     }
     if (c == '[') {
       if (t.back() != ']') return Err(line, "unterminated flow sequence");
       *out = json::array();
-      std::string inner = Trim(t.substr(1, t.size() - 2));
+      std::string inner = TrimmedCopy(t.substr(1, t.size() - 2));
       if (inner.empty()) return Status::Ok();
       std::size_t start = 0;
       while (start <= inner.size()) {
         std::size_t comma = inner.find(',', start);
         if (comma == std::string::npos) comma = inner.size();
         json item;
-        std::string part = Trim(inner.substr(start, comma - start));
+        std::string part = TrimmedCopy(inner.substr(start, comma - start));
         if (part.find_first_of("[]{}") != std::string::npos) {
           return Err(line, "nested flow collections are not supported");
         }
@@ -225,7 +224,7 @@ class YamlParser {
     *out = json::array();
     while (*idx < lines_.size() && lines_[*idx].indent == indent && IsSeqItem(lines_[*idx].text)) {
       YamlLine& l = lines_[*idx];
-      std::string rest = l.text == "-" ? "" : Trim(l.text.substr(2));
+      std::string rest = l.text == "-" ? "" : TrimmedCopy(l.text.substr(2));
       json item;
       if (rest.empty()) {
         INITKIT_RETURN_IF_ERROR(Value(idx, indent, "", l.number, false, &item));
@@ -251,13 +250,13 @@ class YamlParser {
       std::size_t colon = KeyColon(l.text);
       if (colon == std::string::npos) return Err(l.number, "expected \"key: value\"");
       json key;
-      INITKIT_RETURN_IF_ERROR(Scalar(l.number, Trim(l.text.substr(0, colon)), &key));
+      INITKIT_RETURN_IF_ERROR(Scalar(l.number, TrimmedCopy(l.text.substr(0, colon)), &key));
       if (!key.is_string()) return Err(l.number, "mapping keys must be strings");
       std::string k = key.get<std::string>();
       if (out->contains(k)) return Err(l.number, "duplicate key \"" + k + "\"");
       json value;
       INITKIT_RETURN_IF_ERROR(
-          Value(idx, indent, Trim(l.text.substr(colon + 1)), l.number, true, &value));
+          Value(idx, indent, TrimmedCopy(l.text.substr(colon + 1)), l.number, true, &value));
       (*out)[k] = std::move(value);
     }
     if (*idx < lines_.size() && lines_[*idx].indent > indent) {

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace initkit::redis {
 namespace {
@@ -165,7 +166,7 @@ Status ParseUrl(const std::string& text, Url* out) {
     return bad("expected tcp://, redis://, unix:// or sentinel://");
   }
   std::string scheme = text.substr(0, sep);
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  scheme = ToLower(scheme);
   std::string rest = text.substr(sep + 3);
   std::string query;
   if (size_t q = rest.find('?'); q != std::string::npos) {

@@ -4,15 +4,10 @@
 
 #include "common/file_util.h"
 #include "common/php_lexer.h"
+#include "common/strings.h"
 
 namespace initkit {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // The tokens of a version file, from the one PHP tokenizer (comments are
 // dropped, so a commented-out define() never counts). A file without an

@@ -1,5 +1,6 @@
 #include "tools/preload/builtin_classes.h"
 
+#include "common/strings.h"
 #include "tools/preload/php_scanner.h"
 
 namespace initkit::preload {
@@ -16,16 +17,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
     start = p + 1;
   }
   return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace

@@ -9,14 +9,6 @@
 
 namespace initkit::preload {
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool IsBuiltinTypeKeyword(std::string_view lname) {
   static constexpr std::array<std::string_view, 17> kTypes = {
       "int",   "float",    "string",   "bool",   "false", "true", "null",   "void",  "never",

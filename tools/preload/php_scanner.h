@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace initkit::preload {
 
 /// A declared type, flattened: every atom of a union/intersection/DNF type.
@@ -84,8 +86,5 @@ PhpFileInfo ScanPhp(std::string_view src);
 /// True if `lname` (lower case) is a type keyword rather than a class name
 /// in type position (int, string, self, static, mixed, iterable, ...).
 bool IsBuiltinTypeKeyword(std::string_view lname);
-
-/// ASCII lower case.
-std::string ToLower(std::string_view s);
 
 }  // namespace initkit::preload

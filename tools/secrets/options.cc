@@ -6,6 +6,7 @@
 #include "common/k8s_client.h"
 #include "common/k8s_rollout.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace initkit::secrets {
 
@@ -104,8 +105,7 @@ namespace {
 bool EnvTrue(const Environment& env, const char* name) {
   auto it = env.find(name);
   if (it == env.end()) return false;
-  std::string v = it->second;
-  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string v = ToLower(it->second);
   return v == "true" || v == "1" || v == "yes" || v == "on";
 }
 
