@@ -139,6 +139,21 @@ TEST_F(RestartTest, MissingDeploymentAndForbiddenPatchAreClearFailures) {
   EXPECT_NE(r.err.find("patch on deployments.apps named web"), std::string::npos) << r.err;
 }
 
+// A new app's PreSync hook runs before the Deployment exists: the first sync
+// creates the Secret and restarts nothing; later syncs need the Deployment.
+TEST_F(RestartTest, FirstSyncBeforeTheDeploymentExistsCreatesTheSecret) {
+  RunOutput r = h_.Sync({"--spec", spec_, "--restart", "deployment/later"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Summary(r)["alternating_users"][0]["action"], "created");
+  EXPECT_FALSE(Summary(r).contains("restarted"));
+  EXPECT_EQ(h_.k8s().patches(), 0);
+  Map created = h_.Data();
+  r = h_.Sync({"--spec", spec_, "--restart", "deployment/later"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("deployment/later"), std::string::npos) << r.err;
+  EXPECT_TRUE(h_.Data() == created) << "rotated although the Deployment is missing";
+}
+
 TEST_F(RestartTest, BadTargetsAreUsageErrors) {
   for (const char* bad : {"web", "pod/web", "deployment/Web", "deployment/"}) {
     RunOutput r = h_.Sync({"--spec", spec_, "--restart", bad});

@@ -128,7 +128,17 @@ Status Run(const Options& o, json* summary) {
   // may carry a newer switch.
   bool check_rollout = !o.restart.empty() && !o.spec.alternating_users.empty() && client != nullptr;
   std::vector<std::string> pending, not_restarted;
+  bool first_sync = false;
   if (!o.restart.empty() && client != nullptr) {
+    // On the first sync the Secret does not exist yet, and neither, in an
+    // Argo CD PreSync hook of a new app, does the Deployment (applied in the
+    // Sync phase after the hook): no pod holds anything and nothing is
+    // switched or restarted, so a missing Deployment is no error then.
+    SecretData current;
+    INITKIT_RETURN_IF_ERROR(store->Read(o.spec.secret, &current));
+    first_sync = !current.exists;
+  }
+  if (!o.restart.empty() && client != nullptr && !first_sync) {
     // Fail before rotating anything when a --restart Deployment is missing.
     for (const std::string& name : o.restart) {
       SwitchRollout r;
