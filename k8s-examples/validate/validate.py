@@ -550,9 +550,16 @@ def check_pod_rbac(d, pod, by_kind):
             # What the tool does: GET, PUT (with resourceVersion), POST; teardown GET, DELETE.
             used = {"sync": {"get", "update", "create"}, "teardown": {"get", "delete"}}.get(
                 (cmd or [""])[0], {"get"})
+            # --restart deployment/NAME: reads the rollout, patches the template.
+            for ro in flag_values(argv, "restart") if cmd == ["sync"] else []:
+                name = ro.partition("/")[2]
+                for verb in ("get", "patch"):
+                    if not allows(rules, "apps", "deployments", verb, name):
+                        errors.append((w, "ServiceAccount %s may not %s deployment %s (--restart)"
+                                       % (sa, verb, name)))
             for role, r in rules:
                 extra = set(r.get("resourceNames") or []) - {secret, kc}
-                if extra:
+                if extra and "secrets" in (r.get("resources") or []):
                     errors.append((w, "Role grants secrets it does not use: %s" % sorted(extra)))
                 if "secrets" in (r.get("resources") or []):
                     more = set(r.get("verbs") or []) - used

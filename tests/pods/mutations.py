@@ -32,6 +32,11 @@ MUTATIONS = {
     "secrets-role-no-keycloak-name": ("argocd", "argocd/secrets-sync.yaml",
                                       "resourceNames: [shop-secrets, shop-secrets-keycloak]",
                                       "resourceNames: [shop-secrets]"),
+    "secrets-role-no-deployment-patch": ("argocd", "argocd/secrets-sync.yaml",
+                                         "resourceNames: [shop-web]\n    verbs: [get, patch]",
+                                         "resourceNames: [shop-web]\n    verbs: [get]"),
+    "secrets-sync-no-restart": ("argocd", "argocd/secrets-sync.yaml",
+                                ",\n                    \"--restart=deployment/shop-web\"]", "]"),
     "teardown-role-no-delete": ("argocd", "argocd/secrets-teardown.yaml", "verbs: [get, delete]", "verbs: [get]"),
     # env vars misspelt
     "deployment-env-password-file": ("argocd", "deployment.yaml",

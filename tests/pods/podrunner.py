@@ -411,6 +411,11 @@ def scenario_argocd(env):
             check(data["APP_DB_USER"] != old_user and data["APP_DB_DEFAULT_PWD"] != old_pw,
                   f"sync #2 switched the app to the other user ({old_user} -> {data['APP_DB_USER']}) "
                   "with a new password (updated the Secret)")
+            # --restart deployment/shop-web: the switch rolls the pods that read it as env.
+            hook_user = f"system:serviceaccount:{ns}:initkit-secrets"
+            check(any(d["verb"] == "patch" and d["resource"] == "deployments" and d["name"] == "shop-web"
+                      and d["allowed"] for d in env.decisions(hook_user)),
+                  "sync #2 restarted Deployment shop-web (PATCH allowed by the hook's Role)")
         if name == "initkit-migrate":
             # A pod started before this sync still connects with what it holds.
             check(env.db.can_connect(old_user, old_pw, "shop"),
