@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The repository is the whole product: a copy of its committed files, alone
-# in an empty directory (no sibling such as ../shared), must run `make demo`.
+# in an empty directory (no sibling directory beside it), must run `make demo`.
 # Run by `make test`; prints how long the check took.
 #
 # The copy builds in its own tree through the shared ccache (paths are made
@@ -31,7 +31,7 @@ fi
 # if one is still written down somewhere.
 if grep -rn --exclude=standalone-check.sh -e '\.\./shared/' "$repo" >"$tmp/refs" 2>/dev/null; then
   cat "$tmp/refs"
-  echo "standalone check FAILED: the files above refer to ../shared/ (outside the repository)" >&2
+  echo "standalone check FAILED: the files above refer to a directory beside the repository (outside it)" >&2
   exit 1
 fi
 echo "standalone check passed in $(( $(date +%s) - start )) s"
