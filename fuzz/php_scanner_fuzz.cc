@@ -10,7 +10,7 @@ INITKIT_FUZZ_TARGET(php_scanner) {
     FUZZ_CHECK(c.name[0] != '\\', "class name with a leading backslash: " + c.name);
     FUZZ_CHECK(c.line >= 1, "class line " + std::to_string(c.line));
     for (const initkit::preload::PhpMethod& m : c.methods) {
-      FUZZ_CHECK(m.lname == initkit::preload::ToLower(m.name), "lname is not lower(name)");
+      FUZZ_CHECK(m.lname == initkit::ToLower(m.name), "lname is not lower(name)");
     }
   }
   // Function names only need to be non-empty: a backslash in one is a PHP
