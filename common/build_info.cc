@@ -17,7 +17,7 @@
 // and database code). A weak undefined symbol never extracts an archive
 // member and never makes a shared library needed.
 #pragma weak OpenSSL_version_num
-#pragma weak curl_version_info
+#pragma weak curl_easy_init
 #pragma weak zlibVersion
 #pragma weak mysql_init
 #pragma weak redisConnect
@@ -45,10 +45,11 @@ std::vector<std::pair<std::string, std::string>> LinkedLibraries() {
                         (v >> 4) & 0xff);
     libs.emplace_back("openssl", buf);
   }
-  if (linked(&curl_version_info)) {
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-    if (info && info->version) libs.emplace_back("libcurl", info->version);
-  }
+  // curl_easy_init, not curl_version_info: a static link keeps only the
+  // archive members a tool calls, and no tool calls curl_version_info. The
+  // version is the headers' (static: the very library linked; dynamic: the
+  // -dev package of the shared library), as for MariaDB Connector/C.
+  if (linked(&curl_easy_init)) libs.emplace_back("libcurl", LIBCURL_VERSION);
   if (linked(&mysql_init)) libs.emplace_back("mariadb-connector-c", MARIADB_PACKAGE_VERSION);
   if (linked(&redisConnect)) {
     libs.emplace_back("hiredis", std::to_string(HIREDIS_MAJOR) + "." +

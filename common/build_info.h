@@ -18,11 +18,12 @@ const char* BuildVersion();
 const char* BuildCommit();
 
 /// {name, version} of each library this binary links, read from the
-/// library at run time where it reports one (OpenSSL_version_num,
-/// curl_version_info, zlibVersion, gnu_get_libc_version; MariaDB
-/// Connector/C and hiredis report none, so their headers' versions are
-/// given when the binary links them). Only what the binary links is listed:
-/// the probes are weak references, which pull nothing in.
+/// library at run time where a linked function reports one
+/// (OpenSSL_version_num, zlibVersion, gnu_get_libc_version); MariaDB
+/// Connector/C, hiredis and libcurl (whose curl_version_info no tool calls,
+/// so a static link leaves it out) are given by their headers' versions
+/// when the binary links them. Only what the binary links is listed: the
+/// probes are weak references, which pull nothing in.
 std::vector<std::pair<std::string, std::string>> LinkedLibraries();
 
 /// The --version text: "<tool> <version>\ncommit <commit>\n" then one

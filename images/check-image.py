@@ -212,13 +212,12 @@ def main():
                 check(c is not None and v in (c["version"], props.get("initkit:client-info-version")),
                       f"{b} --version '{name} {v}' matches the SBOM",
                       f"SBOM: {c['version'] if c else 'not linked by ' + b}")
-            # The other direction is reported, not failed: --version finds a
-            # library through a symbol it reads, which a binary that links
-            # only part of the library (libcurl without curl_version_info)
-            # may not contain.
+            # And the other direction: every required library the linker
+            # map shows in this binary is named by its --version.
             for name in REQUIRED:
-                if name in linked and name not in printed:
-                    print(f"  WARN  {b} links {name} (linker map) but --version does not name it")
+                if name in linked:
+                    check(name in printed, f"{b} links {name} (linker map) and --version names it",
+                          "missing from --version")
 
     print(f"== image check: {'PASS' if not failures else 'FAIL (' + str(len(failures)) + ')'}")
     return 0 if not failures else 1
