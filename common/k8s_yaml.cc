@@ -109,8 +109,9 @@ class YamlParser {
       return Err(line, "anchors, aliases, tags and block scalars are not supported");
     }
     if (c == '{') {
-      if (TrimmedCopy(t.substr(1)) != "}")
+      if (TrimmedCopy(t.substr(1)) != "}") {
         return Err(line, "only empty flow mappings {} are supported");
+      }
       *out = json::object();
       return Status::Ok();
     }

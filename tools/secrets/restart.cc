@@ -16,8 +16,9 @@ Status RestartDeployment(K8sClient& client, const std::string& ns, const std::st
   if (r.code / 100 == 2) return Status::Ok();
   Status st = K8sClient::ErrorFor("PATCH", path, r);
   std::string hint;
-  if (r.code == 404)
+  if (r.code == 404) {
     hint = " (--restart deployment/" + name + ": no such Deployment in " + ns + ")";
+  }
   if (r.code == 403) {
     hint = " (RBAC: the service account needs verb patch on deployments.apps named " + name +
            " in " + ns + ")";
