@@ -29,28 +29,8 @@ PKGS=(
   # below) and a real application that ships its own Composer autoloader
   mediawiki
 )
-# Library packages the fixture app does not use; keep in step with make-php-corpus.sh.
-CORPUS_PKGS=(
-  php-amphp-amp php-amqplib php-async-aws-core php-bacon-qr-code php-brick-varexporter
-  php-cas php-christianriesen-base32 php-christianriesen-otp php-codesniffer
-  php-console-commandline php-console-table php-crypt-gpg php-dasprid-enum
-  php-doctrine-annotations php-doctrine-data-fixtures php-dompdf php-dompdf-svg-lib
-  php-easyrdf php-eluceo-ical php-faker php-fig-http-message-util php-font-lib php-fpdf
-  php-getid3 php-google-recaptcha php-gregwar-captcha php-hamcrest php-htmlawed
-  php-htmlpurifier php-http-httplug php-http-message-factory php-http-promise php-httpful
-  php-klogger php-league-html-to-markdown php-mail-mime php-malkusch-lock
-  php-masterminds-html5 php-matthiasmullie-minify php-matthiasmullie-path-converter php-mf2
-  php-mikey179-vfsstream php-ml-iri php-mockery php-net-dns2 php-net-ldap2 php-net-ldap3
-  php-net-publicsuffix php-net-smtp php-net-url2 php-nyholm-psr7 php-oscarotero-gettext
-  php-parsedown php-parsedown-extra php-pclzip php-pda-pheanstalk
-  php-phpdocumentor-reflection-docblock php-phpmyadmin-motranslator php-phpmyadmin-shapefile
-  php-phpmyadmin-sql-parser php-phpspec-prophecy php-pimple php-shellcommand php-slim
-  php-slim-psr7 php-sql-formatter php-text-figlet php-text-languagedetect
-  php-zend-eventmanager php-zend-stdlib php-zumba-json-serializer php-horde-util
-  php-horde-exception php-horde-mime php-horde-imap-client php-horde-stream
-  php-horde-text-filter php-horde-date php-twig-html-extra php-twig-intl-extra php-mock
-  php-symfony-polyfill-php81
-)
+# Library packages the fixture app does not use (the preload corpus).
+mapfile -t CORPUS_PKGS < <(grep -v '^#' "$(dirname "$0")/../tests/fixtures/php-corpus-packages.txt")
 PKGS+=("${CORPUS_PKGS[@]}")
 PKGS+=("$@")
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/deployment_json.h"
 #include "tests/fakes/http_server.h"
 #include "tests/fakes/test_util.h"
 
@@ -14,27 +15,6 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::seconds;
-
-json Deployment(int gen, int observed, int want, int replicas, int updated, int available,
-                const std::string& stalled_message = "") {
-  json d = {{"apiVersion", "apps/v1"},
-            {"kind", "Deployment"},
-            {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", gen}}},
-            {"spec", {{"replicas", want}}},
-            {"status",
-             {{"observedGeneration", observed},
-              {"replicas", replicas},
-              {"updatedReplicas", updated},
-              {"availableReplicas", available},
-              {"conditions", json::array({{{"type", "Available"}, {"status", "True"}}})}}}};
-  if (!stalled_message.empty()) {
-    d["status"]["conditions"].push_back({{"type", "Progressing"},
-                                         {"status", "False"},
-                                         {"reason", "ProgressDeadlineExceeded"},
-                                         {"message", stalled_message}});
-  }
-  return d;
-}
 
 // A Deployment API that follows a script over time, plus a health endpoint.
 class RolloutGateTest : public ::testing::Test {
@@ -107,9 +87,9 @@ class RolloutGateTest : public ::testing::Test {
 
 TEST_F(RolloutGateTest, RolloutCompletingAfterTwoSecondsOpens) {
   script_ = [](std::chrono::steady_clock::duration t) {
-    if (t < seconds(1)) return Deployment(5, 4, 3, 3, 0, 3);
-    if (t < seconds(2)) return Deployment(5, 5, 3, 5, 2, 4);
-    return Deployment(5, 5, 3, 3, 3, 3);
+    if (t < seconds(1)) return DeploymentJson(5, 4, 3, 3, 0, 3);
+    if (t < seconds(2)) return DeploymentJson(5, 5, 3, 5, 2, 4);
+    return DeploymentJson(5, 5, 3, 3, 3, 3);
   };
   RunOutput r = Gate("60s");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -120,7 +100,7 @@ TEST_F(RolloutGateTest, RolloutCompletingAfterTwoSecondsOpens) {
 
 TEST_F(RolloutGateTest, StalledRolloutExits1WithTheConditionMessage) {
   script_ = [](std::chrono::steady_clock::duration) {
-    return Deployment(5, 5, 3, 4, 1, 3, "ReplicaSet \"web-5d\" has timed out progressing.");
+    return DeploymentJson(5, 5, 3, 4, 1, 3, "ReplicaSet \"web-5d\" has timed out progressing.");
   };
   RunOutput r = Gate("60s");
   EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -129,7 +109,7 @@ TEST_F(RolloutGateTest, StalledRolloutExits1WithTheConditionMessage) {
 }
 
 TEST_F(RolloutGateTest, IncompleteRolloutAtTheDeadlineIs124) {
-  script_ = [](std::chrono::steady_clock::duration) { return Deployment(5, 5, 3, 4, 2, 2); };
+  script_ = [](std::chrono::steady_clock::duration) { return DeploymentJson(5, 5, 3, 4, 2, 2); };
   RunOutput r = Gate("1s");
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_NE(r.err.find("2 out of 3 new replicas"), std::string::npos) << r.err;
@@ -137,7 +117,7 @@ TEST_F(RolloutGateTest, IncompleteRolloutAtTheDeadlineIs124) {
 }
 
 TEST_F(RolloutGateTest, MissingDeploymentIsAFailure) {
-  script_ = [](std::chrono::steady_clock::duration) { return Deployment(1, 1, 1, 1, 1, 1); };
+  script_ = [](std::chrono::steady_clock::duration) { return DeploymentJson(1, 1, 1, 1, 1, 1); };
   RunOutput r = Gate("10s", "deployment/other");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;

@@ -4,47 +4,29 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/fakes/deployment_json.h"
+
 namespace initkit {
 namespace {
 
+using initkit::testing::DeploymentJson;
 using nlohmann::json;
-
-json Deployment(int gen, int observed, int want, int replicas, int updated, int available,
-                const std::string& stalled_message = "") {
-  json d = {{"apiVersion", "apps/v1"},
-            {"kind", "Deployment"},
-            {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", gen}}},
-            {"spec", {{"replicas", want}}},
-            {"status",
-             {{"observedGeneration", observed},
-              {"replicas", replicas},
-              {"updatedReplicas", updated},
-              {"availableReplicas", available},
-              {"conditions", json::array({{{"type", "Available"}, {"status", "True"}}})}}}};
-  if (!stalled_message.empty()) {
-    d["status"]["conditions"].push_back({{"type", "Progressing"},
-                                         {"status", "False"},
-                                         {"reason", "ProgressDeadlineExceeded"},
-                                         {"message", stalled_message}});
-  }
-  return d;
-}
 
 TEST(JudgeRolloutTest, FollowsKubectlRules) {
   using V = RolloutVerdict;
-  EXPECT_EQ(JudgeRollout(Deployment(2, 2, 3, 3, 3, 3)).kind, V::kComplete);
-  EXPECT_EQ(JudgeRollout(Deployment(3, 2, 3, 3, 3, 3)).kind,
-            V::kWaiting);                                                   // not observed
-  EXPECT_EQ(JudgeRollout(Deployment(2, 2, 3, 4, 2, 2)).kind, V::kWaiting);  // not updated
-  auto old_left = JudgeRollout(Deployment(2, 2, 3, 4, 3, 3));
+  EXPECT_EQ(JudgeRollout(DeploymentJson(2, 2, 3, 3, 3, 3)).kind, V::kComplete);
+  EXPECT_EQ(JudgeRollout(DeploymentJson(3, 2, 3, 3, 3, 3)).kind,
+            V::kWaiting);                                                       // not observed
+  EXPECT_EQ(JudgeRollout(DeploymentJson(2, 2, 3, 4, 2, 2)).kind, V::kWaiting);  // not updated
+  auto old_left = JudgeRollout(DeploymentJson(2, 2, 3, 4, 3, 3));
   EXPECT_EQ(old_left.kind, V::kWaiting);
   EXPECT_NE(old_left.detail.find("old replicas"), std::string::npos);
-  EXPECT_EQ(JudgeRollout(Deployment(2, 2, 3, 3, 3, 2)).kind, V::kWaiting);  // unavailable
-  auto stalled =
-      JudgeRollout(Deployment(2, 2, 3, 4, 2, 2, "ReplicaSet web-7f has timed out progressing."));
+  EXPECT_EQ(JudgeRollout(DeploymentJson(2, 2, 3, 3, 3, 2)).kind, V::kWaiting);  // unavailable
+  auto stalled = JudgeRollout(
+      DeploymentJson(2, 2, 3, 4, 2, 2, "ReplicaSet web-7f has timed out progressing."));
   EXPECT_EQ(stalled.kind, V::kFailed);
   EXPECT_NE(stalled.detail.find("timed out progressing"), std::string::npos);
-  json no_replicas = Deployment(1, 1, 1, 1, 1, 1);
+  json no_replicas = DeploymentJson(1, 1, 1, 1, 1, 1);
   no_replicas["spec"].erase("replicas");  // defaults to 1
   EXPECT_EQ(JudgeRollout(no_replicas).kind, V::kComplete);
 }
@@ -68,11 +50,11 @@ TEST(JudgeRolloutTest, TargetParsing) {
 }
 
 TEST(JudgeRolloutTest, UnsetReplicasSkipsTheUpdatedCheckAsKubectlDoes) {
-  json d = Deployment(1, 1, 1, 0, 0, 0);
+  json d = DeploymentJson(1, 1, 1, 0, 0, 0);
   d["spec"].erase("replicas");
   EXPECT_EQ(JudgeRollout(d).kind, RolloutVerdict::kComplete);
   EXPECT_EQ(JudgeRollout(json("not an object")).kind, RolloutVerdict::kFailed);
-  json odd = Deployment(1, 1, 1, 1, 1, 1);
+  json odd = DeploymentJson(1, 1, 1, 1, 1, 1);
   odd["status"]["conditions"] = json::array({"junk", 3});
   EXPECT_EQ(JudgeRollout(odd).kind, RolloutVerdict::kComplete);
 }
