@@ -170,6 +170,39 @@ TEST_F(BinaryTest, SparseGigabyteFitsA64MiBTmpfs) {
   EXPECT_TRUE(Exists(dst + "/.initkit-ready"));
 }
 
+// The fd table a run ends with, from its "fd table" debug record.
+int FdTableSlots(const std::string& log) {
+  const std::string key = "\"msg\":\"fd table\",\"slots\":";
+  size_t at = log.find(key);
+  return at == std::string::npos ? -1 : std::atoi(log.c_str() + at + key.size());
+}
+
+// A run held one fd per directory of the tree, and each growth of a
+// multi-threaded process's fd table waits for an RCU grace period: a
+// no-change re-run of 11.7k files took 100 ms instead of 35. The table a
+// run needs must not depend on how many directories the tree has.
+TEST_F(BinaryTest, FdTableDoesNotGrowWithTheTree) {
+  const std::vector<std::string> debug = {"--log-level", "debug", "--log-format", "json"};
+  auto run = [&](const std::string& from, const std::string& to) {
+    std::vector<std::string> args = {"--from", from, "--to", to};
+    args.insert(args.end(), debug.begin(), debug.end());
+    RunOutput r = RunBinary(kTool, args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return FdTableSlots(r.err);
+  };
+  const int small = run(src, dst);
+  ASSERT_GT(small, 0);
+  const std::string wide = tmp.Sub("wide");
+  for (int i = 0; i < 40; ++i) {
+    for (int j = 0; j < 100; ++j) {
+      WriteFile(wide + "/d" + std::to_string(i) + "/e" + std::to_string(j) + "/f.php", "<?php\n");
+    }
+  }
+  const std::string to = tmp.Sub("wide-copy");
+  EXPECT_EQ(run(wide, to), small) << "fresh copy of 4,040 directories";
+  EXPECT_EQ(run(wide, to), small) << "no-change re-run";
+}
+
 TEST_F(BinaryTest, FullDestinationExitsOneWithBothNumbers) {
   Mkdir(dst);
   TmpfsMount m(dst, "size=1m");

@@ -515,15 +515,33 @@ TEST_F(CopyTest, DestinationSymlinksAreReplacedNeverWrittenThrough) {
   EXPECT_TRUE(S_ISREG(ModeOf(dst + "/.initkit-ready")));
 }
 
+// Without --delete the destination is not listed (each source name is looked
+// up there); with it, it is: both must see every kind of change.
 TEST_F(CopyTest, TypeChangesReplaceTheDestination) {
   WriteFile(src + "/was-dir", "now a file");
   WriteFile(src + "/was-file/inner.php", "now a dir");
-  Mkdir(dst);
-  WriteFile(dst + "/was-dir/old/x.php", "old");
-  WriteFile(dst + "/was-file", "old");
-  ASSERT_TRUE(Copy(MakeOptions(src, dst)).ok());
-  EXPECT_EQ(ReadFile(dst + "/was-dir"), "now a file");
-  EXPECT_EQ(ReadFile(dst + "/was-file/inner.php"), "now a dir");
+  WriteFile(src + "/was-link/inner.php", "now a dir");
+  WriteFile(src + "/same-dir/kept.php", "kept");
+  for (bool del : {false, true}) {
+    SCOPED_TRACE(del ? "--delete" : "no --delete");
+    const std::string to = tmp.Sub(del ? "dst-delete" : "dst-plain");
+    const std::string elsewhere = tmp.Sub(del ? "elsewhere-delete" : "elsewhere-plain");
+    WriteFile(to + "/was-dir/old/x.php", "old");
+    WriteFile(to + "/was-file", "old");
+    WriteFile(elsewhere + "/inner.php", "outside");
+    ASSERT_EQ(symlink(elsewhere.c_str(), (to + "/was-link").c_str()), 0);
+    WriteFile(to + "/same-dir/kept.php", "kept");
+    ASSERT_EQ(chmod((to + "/same-dir").c_str(), 0700), 0);
+    Options o = MakeOptions(src, to);
+    o.delete_extra = del;
+    ASSERT_TRUE(Copy(o).ok());
+    EXPECT_EQ(ReadFile(to + "/was-dir"), "now a file");
+    EXPECT_EQ(ReadFile(to + "/was-file/inner.php"), "now a dir");
+    EXPECT_TRUE(S_ISDIR(ModeOf(to + "/was-link")));
+    EXPECT_EQ(ReadFile(to + "/was-link/inner.php"), "now a dir");
+    EXPECT_EQ(ReadFile(elsewhere + "/inner.php"), "outside");
+    EXPECT_EQ(ModeOf(to + "/same-dir") & 07777, 0755u);  // kept, mode fixed
+  }
 }
 
 TEST_F(CopyTest, SpecialFilesAreSkipped) {

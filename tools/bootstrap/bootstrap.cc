@@ -1,7 +1,6 @@
 #include "tools/bootstrap/bootstrap.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -44,15 +43,6 @@ struct UmaskZero {
   mode_t old = umask(0);
   ~UmaskZero() { umask(old); }
 };
-
-// Directories are the fds in flight; a wide tree needs more than 1024.
-void RaiseFdLimit() {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
 
 std::string Octal(mode_t m) {
   char buf[16];
@@ -312,7 +302,9 @@ class ProgressReporter {
 
 Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
   const auto start = std::chrono::steady_clock::now();
-  RaiseFdLimit();
+  // main reserved the table single-threaded; in-process callers (tests) get
+  // the raised limit here, a deep tree needing two fds per level.
+  ReserveFdTable(kFdTableSlots);
   UmaskZero umask_zero;
   Fd src, dst;
   INITKIT_RETURN_IF_ERROR(OpenSource(opt, &src.fd));
@@ -359,6 +351,7 @@ Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
     ProgressReporter progress(opt.progress_interval, stats, t.files_to_copy, t.bytes_to_copy);
     st = ExecutePlan(opt, plan, src.fd, dst.fd, &stats);
   }
+  log::Debug("fd table", {{"slots", FdTableSize()}});
   if (st.ok() && signals::StopRequested()) st = Status::Interrupted(signals::StopSignal());
   INITKIT_RETURN_IF_ERROR(st);
   for (const std::string& m : opt.mkdirs) {

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,12 +85,6 @@ class Planner {
  public:
   Planner(const Options& opt, int dst_root, WorkPool* pool)
       : opt_(opt), excludes_(opt.excludes), pool_(pool) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-      // Half the limit: the copy itself needs fds for files and new dirs.
-      uint64_t half = rl.rlim_cur == RLIM_INFINITY ? (1u << 16) : rl.rlim_cur / 2;
-      fd_budget_ = static_cast<int>(std::min<uint64_t>(half, 1u << 16));
-    }
     struct stat st;
     if (dst_root >= 0 && fstat(dst_root, &st) == 0) {
       dst_dev_ = st.st_dev;
@@ -102,11 +95,12 @@ class Planner {
 
   // Scans one directory pair; `fds` are this directory's own fds.
   Status Scan(DirNode* node, std::shared_ptr<DirFds> fds);
-  // Opens child `name` of `parent` and scans it.
-  // `entry` is the directory's entry in its parent; with `check_meta` its
-  // destination mode and owner are compared here, on the opened fd.
-  Status OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool dst_is_dir,
-                     bool check_meta);
+  // Opens the child directory `entry` of `parent` on both sides and scans
+  // it. With entry->probe_dst the destination name is opened as a directory:
+  // one that opens is kept (mode and owner compared on the fd, no second
+  // lookup), ENOENT makes a create, ENOTDIR/ELOOP (a file or symlink there)
+  // a replace.
+  Status OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent);
 
   AtomicTotals totals;
 
@@ -119,6 +113,19 @@ class Planner {
   std::map<std::pair<dev_t, ino_t>, std::vector<LinkMember>> links;
 
  private:
+  // Counts an entry the copy creates (action kCreate or kReplace).
+  void CountNew(Entry* e, int src_dirfd) {
+    totals.new_entries++;
+    if (e->kind == Kind::kFile) {
+      totals.files_to_copy++;
+      totals.bytes_to_copy += e->size;
+      e->blocks = e->sparse ? DataBytes(src_dirfd, e->name, e->size) : Round4k(e->size);
+    } else {
+      e->blocks = 4096;
+    }
+    totals.blocks_needed += e->blocks;
+  }
+
   // Sets the fix_mode / fix_owner of a kept entry from its destination stat.
   void NoteMeta(Entry* e, const struct stat& dt) {
     e->fix_mode = e->kind != Kind::kSymlink && (dt.st_mode & 07777) != e->mode;
@@ -132,15 +139,12 @@ class Planner {
   const Options& opt_;
   ExcludeSet excludes_;
   WorkPool* pool_;
-  int fd_budget_ = 0;
-  std::atomic<int> kept_fds_{0};
   bool have_dst_id_ = false;
   dev_t dst_dev_ = 0;
   ino_t dst_ino_ = 0;
 };
 
-Status Planner::OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool dst_is_dir,
-                            bool check_meta) {
+Status Planner::OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent) {
   if (signals::StopRequested()) return Status::Interrupted(signals::StopSignal());
   DirNode* node = entry->child.get();
   const std::string& name = entry->name;
@@ -151,16 +155,9 @@ Status Planner::OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool d
                           ErrnoText(errno));
   }
   int d = -1;
-  if (dst_is_dir) {
+  if (entry->probe_dst) {
     d = openat(parent->dst, name.c_str(), flags);
-    if (d < 0 && errno != ENOENT) {
-      int err = errno;
-      close(s);
-      return Status::Failed("cannot open directory " + DisplayPath(DstPath(node->rel)) + ": " +
-                            ErrnoText(err));
-    }
-    if (d >= 0 && check_meta) {
-      // fstat on the fd: no second path lookup for every directory.
+    if (d >= 0) {
       struct stat dt;
       if (fstat(d, &dt) != 0) {
         int err = errno;
@@ -169,7 +166,17 @@ Status Planner::OpenAndScan(Entry* entry, std::shared_ptr<DirFds> parent, bool d
         return Status::Failed("cannot stat " + DisplayPath(DstPath(node->rel)) + ": " +
                               ErrnoText(err));
       }
+      entry->dst_kind = Kind::kDir;
+      entry->action = Action::kKeep;
       NoteMeta(entry, dt);
+    } else if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+      entry->action = errno == ENOENT ? Action::kCreate : Action::kReplace;
+      CountNew(entry, parent->src);
+    } else {
+      int err = errno;
+      close(s);
+      return Status::Failed("cannot open directory " + DisplayPath(DstPath(node->rel)) + ": " +
+                            ErrnoText(err));
     }
   }
   parent.reset();
@@ -258,9 +265,13 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
     node->entries.push_back(std::move(e));
   }
 
-  // Compare with what the destination already has.
+  // Compare with what the destination already has. Its listing is read only
+  // for --delete (the names to remove): otherwise each source name is looked
+  // up there directly, which a re-run pays anyway, and a fresh directory
+  // (fds->dst < 0) costs nothing.
   std::unordered_map<std::string, unsigned char> dst_names;
-  if (fds->dst >= 0) {
+  const bool list_dst = fds->dst >= 0 && opt_.delete_extra;
+  if (list_dst) {
     std::vector<DirEntry> dnames;
     if (int err = ReadDirEntries(fds->dst, &dnames); err != 0) {
       return Status::Failed("cannot read directory " +
@@ -271,59 +282,53 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
     for (DirEntry& d : dnames) dst_names.emplace(std::move(d.name), d.type);
   }
   for (Entry& e : node->entries) {
-    if (!dst_names.empty()) {
-      auto it = dst_names.find(e.name);
-      if (it != dst_names.end()) {
-        const unsigned char dst_type = it->second;
-        dst_names.erase(it);
-        struct stat dt;
-        if (e.kind == Kind::kDir && dst_type == DT_DIR) {
-          // Kept; its mode and owner are checked on the fd the child scan
-          // opens anyway (OpenAndScan), not by a second lookup here.
-          e.dst_kind = Kind::kDir;
-          e.action = Action::kKeep;
-          e.check_meta = true;
-        } else if (fstatat(fds->dst, e.name.c_str(), &dt, AT_SYMLINK_NOFOLLOW) != 0) {
-          if (errno != ENOENT) {
-            return Status::Failed("cannot stat " +
-                                  DisplayPath(DstPath(JoinRel(node->rel, e.name))) + ": " +
-                                  ErrnoText(errno));
-          }
-        } else {
-          e.dst_kind = KindOf(dt.st_mode);
-          if (e.dst_kind == Kind::kFile) e.dst_ino = dt.st_ino;
-          bool same = false;
-          if (e.kind == Kind::kFile && e.dst_kind == Kind::kFile) {
-            same = static_cast<uint64_t>(dt.st_size) == e.size &&
-                   dt.st_mtim.tv_sec == e.mtime.tv_sec && dt.st_mtim.tv_nsec == e.mtime.tv_nsec;
-          } else if (e.kind == Kind::kSymlink && e.dst_kind == Kind::kSymlink) {
-            std::string target;
-            INITKIT_RETURN_IF_ERROR(ReadLink(fds->dst, e.name, static_cast<size_t>(dt.st_size),
-                                             &target, DstPath(JoinRel(node->rel, e.name))));
-            same = target == e.link_target;
-          } else if (e.kind == Kind::kDir && e.dst_kind == Kind::kDir) {
-            same = true;
-          }
-          if (same) {
-            e.action = Action::kKeep;
-            NoteMeta(&e, dt);
-            if (e.kind != Kind::kDir) totals.unchanged++;
-          } else {
-            e.action = Action::kReplace;
-          }
-        }
-      }
+    if (fds->dst < 0) {
+      CountNew(&e, fds->src);
+      continue;
     }
-    if (e.action != Action::kKeep) {
-      totals.new_entries++;
-      if (e.kind == Kind::kFile) {
-        totals.files_to_copy++;
-        totals.bytes_to_copy += e.size;
-        e.blocks = e.sparse ? DataBytes(fds->src, e.name, e.size) : Round4k(e.size);
-      } else {
-        e.blocks = 4096;
+    unsigned char dst_type = DT_UNKNOWN;
+    if (list_dst) {
+      auto it = dst_names.find(e.name);
+      if (it == dst_names.end()) {
+        CountNew(&e, fds->src);
+        continue;
       }
-      totals.blocks_needed += e.blocks;
+      dst_type = it->second;
+      dst_names.erase(it);
+    }
+    if (e.kind == Kind::kDir && (dst_type == DT_DIR || dst_type == DT_UNKNOWN)) {
+      // Decided by the child's scan on the fd it opens (OpenAndScan).
+      e.probe_dst = true;
+      continue;
+    }
+    struct stat dt;
+    if (fstatat(fds->dst, e.name.c_str(), &dt, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) {
+        return Status::Failed("cannot stat " + DisplayPath(DstPath(JoinRel(node->rel, e.name))) +
+                              ": " + ErrnoText(errno));
+      }
+      CountNew(&e, fds->src);
+      continue;
+    }
+    e.dst_kind = KindOf(dt.st_mode);
+    if (e.dst_kind == Kind::kFile) e.dst_ino = dt.st_ino;
+    bool same = false;
+    if (e.kind == Kind::kFile && e.dst_kind == Kind::kFile) {
+      same = static_cast<uint64_t>(dt.st_size) == e.size && dt.st_mtim.tv_sec == e.mtime.tv_sec &&
+             dt.st_mtim.tv_nsec == e.mtime.tv_nsec;
+    } else if (e.kind == Kind::kSymlink && e.dst_kind == Kind::kSymlink) {
+      std::string target;
+      INITKIT_RETURN_IF_ERROR(ReadLink(fds->dst, e.name, static_cast<size_t>(dt.st_size), &target,
+                                       DstPath(JoinRel(node->rel, e.name))));
+      same = target == e.link_target;
+    }
+    if (same) {
+      e.action = Action::kKeep;
+      NoteMeta(&e, dt);
+      totals.unchanged++;
+    } else {
+      e.action = Action::kReplace;
+      CountNew(&e, fds->src);
     }
   }
   // What is left in the destination, the source does not have.
@@ -343,21 +348,10 @@ Status Planner::Scan(DirNode* node, std::shared_ptr<DirFds> fds) {
       totals.deletions++;
     }
   }
-  if (!at_root) {
-    int n = fds->dst >= 0 ? 2 : 1;
-    if (kept_fds_.fetch_add(n) + n <= fd_budget_) {
-      node->kept_fds = fds;
-    } else {
-      kept_fds_.fetch_sub(n);
-    }
-  }
   for (Entry& e : node->entries) {
     if (e.kind != Kind::kDir) continue;
-    bool dst_is_dir = e.action == Action::kKeep && fds->dst >= 0;
     Entry* entry = &e;
-    pool_->Add([this, entry, fds, dst_is_dir]() {
-      return OpenAndScan(entry, fds, dst_is_dir, entry->check_meta);
-    });
+    pool_->Add([this, entry, fds]() { return OpenAndScan(entry, fds); });
   }
   return Status::Ok();
 }

@@ -36,10 +36,12 @@ struct Entry {
   Kind kind = Kind::kNone;
   Kind dst_kind = Kind::kNone;
   Action action = Action::kKeep;
-  bool fix_mode = false;    // kKeep only: chmod to `mode`
-  bool fix_owner = false;   // kKeep only: chown to the --owner
-  bool check_meta = false;  // kKeep dirs: fix_* are set by the child's scan
-  mode_t mode = 0;          // target mode
+  bool fix_mode = false;   // kKeep only: chmod to `mode`
+  bool fix_owner = false;  // kKeep only: chown to the --owner
+  // Dirs: the destination may hold this name; the child's scan opens it and
+  // sets action (and fix_*) from what it finds.
+  bool probe_dst = false;
+  mode_t mode = 0;  // target mode
   uint64_t size = 0;
   // Files with fewer blocks than their size (st_blocks): may have holes,
   // copied extent by extent so the holes stay holes.
@@ -69,9 +71,6 @@ struct DirNode {
   std::vector<Entry> entries;
   std::vector<Deletion> deletions;
   bool dirty = false;  // this directory or a descendant has work to do
-  // The walk's open fds of this directory, kept (within an fd budget) so the
-  // copy does not open it again; the copy takes them over.
-  mutable std::shared_ptr<DirFds> kept_fds;
 };
 
 /// Counts over the whole plan.

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 
 #include "common/file_util.h"
@@ -50,6 +53,33 @@ int ReadDirEntries(int fd, std::vector<DirEntry>* out) {
       out->push_back(DirEntry{name, d->d_type, static_cast<ino_t>(d->d_ino)});
     }
   }
+}
+
+void ReserveFdTable(int slots) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const rlim_t top = std::min<rlim_t>(static_cast<rlim_t>(slots), rl.rlim_cur);
+  if (top < 1) return;
+  int fd = open("/", O_PATH | O_CLOEXEC);
+  if (fd < 0) return;
+  // F_DUPFD takes the lowest free fd >= its argument: never one in use.
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(top - 1));
+  if (high >= 0) close(high);
+  close(fd);
+}
+
+int FdTableSize() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("FDSize:", 0) == 0) return std::atoi(line.c_str() + 7);
+  }
+  return 0;
 }
 
 DirFds::~DirFds() {

@@ -35,6 +35,23 @@ struct DirFds {
   int dst;
 };
 
+/// Raises the soft RLIMIT_NOFILE to the hard limit, then grows the fd table
+/// to at least `slots` entries (fewer when the limit is lower). Call it while
+/// the process has one thread: the kernel grows the table of a
+/// multi-threaded process only after an RCU grace period per doubling
+/// (expand_fdtable() in fs/file.c), ~10 ms each on a 2-vCPU VM, which made a
+/// copy that held thousands of directory fds 2-3x slower. A table never
+/// shrinks, so a later call costs only the two syscalls.
+void ReserveFdTable(int slots);
+
+/// What main reserves: the copy holds two fds per directory on the path
+/// being walked plus a few per thread, far below this for any real tree.
+constexpr int kFdTableSlots = 1024;
+
+/// The size of this process's fd table (FDSize in /proc/self/status), 0 when
+/// it cannot be read.
+int FdTableSize();
+
 /// Removes `name` in directory `dirfd` whatever it is, recursively for a
 /// directory, never following a symlink (a symlink itself is unlinked).
 /// `display` is the path used in error messages. Adds removed entries to

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <string_view>
@@ -56,6 +57,7 @@ class Copier {
   WorkPool* pool_;
   CopyStats* stats_;
   DataCopier data_;
+  std::atomic<bool> noatime_{true};
 };
 
 // By value: OpenChild hands its reference over (std::move), so the fds close
@@ -92,24 +94,17 @@ Status Copier::OpenChild(const DirNode* parent, const Entry& e, std::shared_ptr<
     created = true;
     stats_->dirs_created++;
   }
-  // Reuse the fds the walk kept open; open what is missing.
-  std::shared_ptr<DirFds> fds = std::move(e.child->kept_fds);
-  if (!fds) fds = std::make_shared<DirFds>(-1, -1);
-  if (created && fds->dst >= 0) {  // a new directory is never one the walk saw
-    close(fds->dst);
-    fds->dst = -1;
-  }
-  if (fds->dst < 0) {
-    fds->dst = openat(pfds->dst, name, kDirOpenFlags);
-    if (fds->dst < 0) return Err("cannot open directory", parent, e.name, errno);
-  }
+  // The walk closed its fds of this directory: an fd kept per directory
+  // would grow the fd table, and each growth of a multi-threaded process's
+  // table waits for an RCU grace period (see ReserveFdTable).
+  auto fds = std::make_shared<DirFds>(-1, -1);
+  fds->dst = openat(pfds->dst, name, kDirOpenFlags);
+  if (fds->dst < 0) return Err("cannot open directory", parent, e.name, errno);
+  fds->src = openat(pfds->src, name, kDirOpenFlags);
   if (fds->src < 0) {
-    fds->src = openat(pfds->src, name, kDirOpenFlags);
-    if (fds->src < 0) {
-      return Status::Failed("cannot open directory " +
-                            DisplayPath(opt_.from + "/" + JoinRel(parent->rel, e.name)) + ": " +
-                            ErrnoText(errno));
-    }
+    return Status::Failed("cannot open directory " +
+                          DisplayPath(opt_.from + "/" + JoinRel(parent->rel, e.name)) + ": " +
+                          ErrnoText(errno));
   }
   const int d = fds->dst;
   pfds.reset();
@@ -154,8 +149,15 @@ Status Copier::File(const DirNode* node, int sfd, int dfd, const Entry& e) {
   if (out < 0) return Err("cannot create", node, e.name, errno);
   Status st;
   if (e.size > 0) {
-    int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-    if (in < 0 && errno == EPERM) in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    // O_NOATIME needs the file's owner (or CAP_FOWNER): a non-root init
+    // container reading root's image gets EPERM once and stops asking,
+    // instead of paying a second open per file.
+    const bool noatime = noatime_.load(std::memory_order_relaxed);
+    int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (noatime ? O_NOATIME : 0));
+    if (in < 0 && noatime && errno == EPERM) {
+      noatime_.store(false, std::memory_order_relaxed);
+      in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
     if (in < 0) {
       st = Status::Failed("cannot open " +
                           DisplayPath(opt_.from + "/" + JoinRel(node->rel, e.name)) + ": " +
