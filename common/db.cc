@@ -69,6 +69,7 @@ class CancelOnStop {
   std::thread watcher_;
 };
 
+static_assert(kErrDbAccessDenied == ER_DBACCESS_DENIED_ERROR);
 static_assert(kErrAccessDenied == ER_ACCESS_DENIED_ERROR);
 static_assert(kErrBadField == ER_BAD_FIELD_ERROR);
 static_assert(kErrNoSuchTable == ER_NO_SUCH_TABLE);

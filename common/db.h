@@ -46,6 +46,7 @@ using Row = std::vector<std::optional<std::string>>;
 
 /// MariaDB error numbers the tools act on (server: mysqld_error.h; client:
 /// errmsg.h). db.cc checks them against the connector's headers.
+inline constexpr unsigned kErrDbAccessDenied = 1044;   // ER_DBACCESS_DENIED_ERROR
 inline constexpr unsigned kErrAccessDenied = 1045;     // ER_ACCESS_DENIED_ERROR
 inline constexpr unsigned kErrBadField = 1054;         // ER_BAD_FIELD_ERROR
 inline constexpr unsigned kErrNoSuchTable = 1146;      // ER_NO_SUCH_TABLE

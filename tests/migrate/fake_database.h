@@ -25,9 +25,10 @@ class FakeDatabase : public db::Connector {
       : events_path_(std::move(events_path)), clock_(clock) {}
 
   // --- Scripting (set before the run) ---
-  int deny_opens = 0;    // the next N opens fail: access denied (1045)
-  int refuse_opens = 0;  // the next N opens fail: connection refused (2002)
-  std::string holder;    // connection id holding the lock ("" = free)
+  int deny_opens = 0;       // the next N opens fail: access denied (1045)
+  int ungranted_opens = 0;  // then the next N: no grant on the database (1044)
+  int refuse_opens = 0;     // the next N opens fail: connection refused (2002)
+  std::string holder;       // connection id holding the lock ("" = free)
   std::string holder_host = "10.0.0.5:41234";
   int release_after_polls = -1;  // the holder lets go after N refused GET_LOCKs
   int drop_waiter_at_poll = -1;  // that GET_LOCK fails: the server dropped us (2013)
@@ -57,6 +58,14 @@ class FakeDatabase : public db::Connector {
       --deny_opens;
       return fail(db::kErrAccessDenied,
                   "Access denied for user '" + options.user + "'@'10.0.0.9' (using password: YES)",
+                  false);
+    }
+    if (ungranted_opens > 0) {
+      --ungranted_opens;
+      // The server's ER_DBACCESS_DENIED_ERROR text.
+      return fail(db::kErrDbAccessDenied,
+                  "Access denied for user '" + options.user + "'@'%' to database '" +
+                      options.database + "'",
                   false);
     }
     if (refuse_opens > 0) {

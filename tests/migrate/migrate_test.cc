@@ -219,6 +219,36 @@ TEST_F(MigrateTest, RunStartedBeforeThePasswordIsAppliedWaitsAndSucceeds) {
   (void)server_->Exec("DROP USER IF EXISTS '" + user + "'@'%'");
 }
 
+// The examples create the app's users with mariadb-operator User and Grant
+// resources, reconciled separately: a Job connecting after the User and
+// before the Grant gets 1044 for the database. It waits for the GRANT.
+TEST_F(MigrateTest, RunStartedBeforeTheGrantIsAppliedWaitsAndSucceeds) {
+  const std::string user = "grant_" + std::to_string(::getpid());
+  const std::string pw = "Grant-Pw-7c1e-b204";
+  RegisterCredential(pw, "password");
+  std::string err;
+  for (const std::string& sql : {"DROP USER IF EXISTS '" + user + "'@'%'",
+                                 "CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + pw + "'"}) {
+    ASSERT_TRUE(server_->Exec(sql, &err)) << err;
+  }
+  std::string marker = tmp_.Sub("migrated");
+  auto flags = Flags({"--migrate-cmd", "touch " + marker, "--wait-timeout", "120s"});
+  for (size_t i = 0; i + 1 < flags.size(); ++i) {
+    if (flags[i] == "--db-user") flags[i + 1] = user;
+    if (flags[i] == "--db-password") flags[i + 1] = pw;
+  }
+  RunningBinary run(BinPath("initkit-migrate"), flags);
+  ASSERT_TRUE(run.WaitForStderr("its grant may not have been applied yet", seconds(60)));
+  EXPECT_NE(access(marker.c_str(), F_OK), 0);
+  ASSERT_TRUE(server_->Exec("GRANT ALL ON `" + db_ + "`.* TO '" + user + "'@'%'", &err)) << err;
+  RunOutput out = run.Wait(seconds(120));
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0);
+  EXPECT_NE(out.err.find("(error 1044)"), std::string::npos) << out.err;
+  EXPECT_EQ((out.out + out.err).find(pw), std::string::npos);
+  (void)server_->Exec("DROP USER IF EXISTS '" + user + "'@'%'");
+}
+
 TEST_F(MigrateTest, PasswordFromFileAndNeverPrinted) {
   std::string pwfile = tmp_.Sub("pw");
   WriteFile(pwfile, std::string(MariaDbServer::kPassword) + "\n", 0600);

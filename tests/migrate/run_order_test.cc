@@ -223,6 +223,41 @@ TEST_F(RunOrderTest, AccessDeniedForTheWholeWaitIsExit1WithTheReason) {
   EXPECT_EQ(Events(), "");
 }
 
+// mariadb-operator reconciles a User and its Grant separately: a Job that
+// connects between the two gets 1044 for the database, which is waited out
+// like 1045, and is exit 1 naming the missing grant when it lasts.
+TEST_F(RunOrderTest, NoGrantOnTheDatabaseIsRetriedUntilTheGrantArrives) {
+  db_.deny_opens = 2;
+  db_.ungranted_opens = 3;
+  Status st;
+  std::string out = CaptureStderr([&] { st = Run(); });
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(db_.opens(), 7);  // 2 + 3 refused, the lock connection, the seed's
+  EXPECT_EQ(Events().rfind("db: GET_LOCK initkit-migrate:shop = 1\ncmd: migrate\n", 0), 0u)
+      << Events();
+}
+
+TEST_F(RunOrderTest, NoGrantForTheWholeWaitIsExit1NamingTheDatabase) {
+  db_.ungranted_opens = 1 << 30;
+  o_.wait_timeout = Millis(60000);
+  Status st;
+  std::string out = CaptureStderr([&] { st = Run(); });
+  EXPECT_EQ(st.ExitCode(), 1);
+  EXPECT_EQ(st.message().rfind("MariaDB at app@mariadb:3306/shop refused user 'app' access to "
+                               "database 'shop' for the whole --wait-timeout 1m: the user has no "
+                               "grant on it (a missing or unapplied Grant); last: ",
+                               0),
+            0u)
+      << st.message();
+  EXPECT_NE(st.message().find("(error 1044)"), std::string::npos);
+  auto warn = RecordsWithMsg(out,
+                             "MariaDB refused user 'app' access to database 'shop': its grant "
+                             "may not have been applied yet; retrying until --wait-timeout");
+  ASSERT_EQ(warn.size(), 1u) << out;
+  EXPECT_EQ(clock_.Total(), Millis(60000));
+  EXPECT_EQ(Events(), "");
+}
+
 TEST_F(RunOrderTest, AnUnreachableDatabaseIs124AtTheWaitTimeout) {
   db_.refuse_opens = 1 << 30;
   o_.wait_timeout = Millis(30000);

@@ -38,6 +38,14 @@ std::string SecondsText(milliseconds d) {
   return buf;
 }
 
+// Refusals a database operator clears a moment later: the user or its new
+// password not applied yet (1045), or its Grant not yet (1044; mariadb-
+// operator reconciles User and Grant as separate resources). Waited out for
+// --wait-timeout like an unreachable server, then permanent.
+bool IsNotYetGranted(unsigned err) {
+  return err == db::kErrAccessDenied || err == db::kErrDbAccessDenied;
+}
+
 // The lock connection's read timeout bounds how long a ping can hang on a
 // dead network path, so it is kept short.
 db::ConnectOptions LockConnectionOptions(const db::ConnectOptions& base) {
@@ -138,11 +146,16 @@ Status Migration::WaitForDatabase(const db::ConnectOptions& options,
               }
               last_error = err;
               last_message = st.message();
-              if (err == db::kErrAccessDenied) {
+              if (IsNotYetGranted(err)) {
                 if (!denied_logged) {
-                  log::Warn("MariaDB refused user '" + options.user +
-                                "' (access denied): the password may not have propagated to the "
-                                "database user yet; retrying until --wait-timeout",
+                  log::Warn(err == db::kErrAccessDenied
+                                ? "MariaDB refused user '" + options.user +
+                                      "' (access denied): the password may not have propagated "
+                                      "to the database user yet; retrying until --wait-timeout"
+                                : "MariaDB refused user '" + options.user +
+                                      "' access to database '" + options.database +
+                                      "': its grant may not have been applied yet; retrying "
+                                      "until --wait-timeout",
                             {{"user", options.user},
                              {"database", options.Describe()},
                              {"wait_timeout", FormatDuration(o_.wait_timeout)},
@@ -164,6 +177,13 @@ Status Migration::WaitForDatabase(const db::ConnectOptions& options,
         "' (access denied) for the whole --wait-timeout " + FormatDuration(o_.wait_timeout) +
         ": the password is wrong, or a new password never reached the database user; last: " +
         last_message);
+  }
+  if (st.kind() == Status::Kind::kNotReady && last_error == db::kErrDbAccessDenied) {
+    return Status::Failed(
+        "MariaDB at " + options.Describe() + " refused user '" + options.user +
+        "' access to database '" + options.database + "' for the whole --wait-timeout " +
+        FormatDuration(o_.wait_timeout) +
+        ": the user has no grant on it (a missing or unapplied Grant); last: " + last_message);
   }
   return st;
 }
@@ -215,7 +235,7 @@ Status Migration::AcquireLock(std::unique_ptr<db::Connection>* lock) {
           unsigned err = 0;
           Status st = Open(LockConnectionOptions(o_.db), deadline, lock, &err);
           if (!st.ok()) {
-            return err == db::kErrAccessDenied ? Status::NotReady(st.message()) : st;
+            return IsNotYetGranted(err) ? Status::NotReady(st.message()) : st;
           }
         }
         std::vector<db::Row> rows;

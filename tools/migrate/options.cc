@@ -72,8 +72,9 @@ ToolSpec Spec() {
        "DURATION");
   flag("db-io-timeout", FlagType::kDuration, "30s", "read/write timeout of one query", "DURATION");
   flag("wait-timeout", FlagType::kDuration, "60s",
-       "how long to wait for the database (and Redis) to accept connections; an access denied "
-       "is retried as long, since a new password may take a moment to reach the database user",
+       "how long to wait for the database (and Redis) to accept connections; access denied "
+       "and no grant on the database are retried as long, since a new password or grant may "
+       "take a moment to reach the database user",
        "DURATION");
   flag("lock-name", FlagType::kString, "",
        "named lock (GET_LOCK) serialising runs; lock names are server-wide "
