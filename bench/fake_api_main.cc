@@ -1,5 +1,5 @@
 // A stand-alone Kubernetes (+ optional Keycloak) fake for bench/secrets.sh.
-// Built by the bench script against a build's libraries; not part of CMake.
+// Built as bench_fake_api (CMakeLists.txt, with the tests); `make bench` builds it.
 //
 //   fake_api DIR [--keycloak]
 // writes DIR/kubeconfig, DIR/kc-admin-secret and DIR/env (KEY=VALUE lines

@@ -15,8 +15,9 @@ if [ -z "${BIN:-}" ]; then
   [ -x build-static/bin/initkit-secrets ] && BIN=build-static/bin/initkit-secrets
 fi
 echo "secrets bench: $BIN"
-for f in "$BIN" "$BUILD/libinitkit_fakes.a" "$BUILD/libinitkit_common.a"; do
-  [ -e "$f" ] || { echo "secrets bench: $f missing (build first: make build)" >&2; exit 2; }
+FAKE=$BUILD/bin/bench_fake_api
+for f in "$BIN" "$FAKE"; do
+  [ -e "$f" ] || { echo "secrets bench: $f missing (make bench builds it)" >&2; exit 2; }
 done
 
 TMP=$(mktemp -d)
@@ -26,11 +27,6 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-# The fake server is test code: link it here from the build's libraries.
-g++ -std=c++20 -O2 -I. -DSPDLOG_HEADER_ONLY -DFMT_HEADER_ONLY -DSPDLOG_FMT_EXTERNAL \
-  bench/fake_api_main.cc "$BUILD/libinitkit_fakes.a" "$BUILD/libinitkit_common.a" \
-  -lgtest -lcurl -lssl -lcrypto -lmariadb -lhiredis -lz -lpthread -o "$TMP/fake_api"
 
 median_ms() {  # runs "$@" RUNS times, prints the median wall time in ms
   local times=()
@@ -49,7 +45,7 @@ run_case() {  # name, extra fake flag
   local name=$1 flag=${2:-}
   local dir="$TMP/$name"
   mkdir -p "$dir"
-  "$TMP/fake_api" "$dir" $flag &
+  "$FAKE" "$dir" $flag &
   PIDS+=($!)
   for _ in $(seq 200); do [ -e "$dir/ready" ] && break; sleep 0.05; done
   [ -e "$dir/ready" ] || { echo "secrets bench: fake did not start" >&2; exit 1; }
