@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "tests/bootstrap/tree_helpers.h"
 #include "tests/fakes/test_util.h"
+#include "tools/bootstrap/fs_util.h"
 
 namespace initkit::bootstrap {
 namespace {
@@ -192,6 +194,10 @@ TEST_F(BinaryTest, FdTableDoesNotGrowWithTheTree) {
   };
   const int small = run(src, dst);
   ASSERT_GT(small, 0);
+  // main reserved it before any thread started (ReserveFdTable).
+  struct rlimit rl;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  EXPECT_GE(small, static_cast<int>(std::min<rlim_t>(kFdTableSlots, rl.rlim_max)));
   const std::string wide = tmp.Sub("wide");
   for (int i = 0; i < 40; ++i) {
     for (int j = 0; j < 100; ++j) {
@@ -201,6 +207,20 @@ TEST_F(BinaryTest, FdTableDoesNotGrowWithTheTree) {
   const std::string to = tmp.Sub("wide-copy");
   EXPECT_EQ(run(wide, to), small) << "fresh copy of 4,040 directories";
   EXPECT_EQ(run(wide, to), small) << "no-change re-run";
+}
+
+// The copy raises the soft RLIMIT_NOFILE (a deep tree holds two fds per
+// level); the command it execs starts with the limit the container gave.
+TEST_F(BinaryTest, CommandGetsTheOriginalFdLimit) {
+  struct rlimit old;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  if (old.rlim_max != RLIM_INFINITY && old.rlim_max <= 512) GTEST_SKIP() << "hard limit too low";
+  struct rlimit low = {512, old.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  RunOutput r = RunBinary(kTool, {"--from", src, "--to", dst, "--", "sh", "-c", "ulimit -Sn"});
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "512\n");
 }
 
 TEST_F(BinaryTest, FullDestinationExitsOneWithBothNumbers) {

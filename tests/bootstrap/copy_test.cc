@@ -531,9 +531,26 @@ TEST_F(CopyTest, TypeChangesReplaceTheDestination) {
     WriteFile(elsewhere + "/inner.php", "outside");
     ASSERT_EQ(symlink(elsewhere.c_str(), (to + "/was-link").c_str()), 0);
     WriteFile(to + "/same-dir/kept.php", "kept");
+    struct stat st;
+    ASSERT_EQ(stat((src + "/same-dir/kept.php").c_str(), &st), 0);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ASSERT_EQ(utimensat(AT_FDCWD, (to + "/same-dir/kept.php").c_str(), times, 0), 0);
     ASSERT_EQ(chmod((to + "/same-dir").c_str(), 0700), 0);
     Options o = MakeOptions(src, to);
     o.delete_extra = del;
+    // The plan first: what it decided for each kind, and its counts.
+    o.dry_run = true;
+    std::string out;
+    ASSERT_TRUE(Copy(o, nullptr, &out).ok());
+    for (const char* line :
+         {"replace was-dir (10 bytes, mode 0644)\n", "replace-with-dir was-file/ (mode 0755)\n",
+          "replace-with-dir was-link/ (mode 0755)\n", "chmod 0755 same-dir\n",
+          "would copy 3 files (28 bytes), link 0, leave 1 unchanged, fix 1 modes/owners, "
+          "delete 0,"}) {
+      EXPECT_NE(out.find(line), std::string::npos) << line << " in:\n" << out;
+    }
+    EXPECT_EQ(out.find("mkdir same-dir"), std::string::npos) << out;
+    o.dry_run = false;
     ASSERT_TRUE(Copy(o).ok());
     EXPECT_EQ(ReadFile(to + "/was-dir"), "now a file");
     EXPECT_EQ(ReadFile(to + "/was-file/inner.php"), "now a dir");

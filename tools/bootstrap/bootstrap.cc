@@ -302,9 +302,8 @@ class ProgressReporter {
 
 Status Run(const Options& opt, std::ostream& dry_out, RunSummary* summary) {
   const auto start = std::chrono::steady_clock::now();
-  // main reserved the table single-threaded; in-process callers (tests) get
-  // the raised limit here, a deep tree needing two fds per level.
-  ReserveFdTable(kFdTableSlots);
+  // For the copy only: `-- CMD` gets the container's limit back.
+  RaisedFdLimit raised_fd_limit;
   UmaskZero umask_zero;
   Fd src, dst;
   INITKIT_RETURN_IF_ERROR(OpenSource(opt, &src.fd));

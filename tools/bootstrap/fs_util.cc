@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,13 +55,9 @@ int ReadDirEntries(int fd, std::vector<DirEntry>* out) {
 }
 
 void ReserveFdTable(int slots) {
+  RaisedFdLimit raised;
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &rl);
-    (void)getrlimit(RLIMIT_NOFILE, &rl);
-  }
   const rlim_t top = std::min<rlim_t>(static_cast<rlim_t>(slots), rl.rlim_cur);
   if (top < 1) return;
   int fd = open("/", O_PATH | O_CLOEXEC);
@@ -71,6 +66,17 @@ void ReserveFdTable(int slots) {
   int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(top - 1));
   if (high >= 0) close(high);
   close(fd);
+}
+
+RaisedFdLimit::RaisedFdLimit() {
+  if (getrlimit(RLIMIT_NOFILE, &old_) != 0 || old_.rlim_cur >= old_.rlim_max) return;
+  struct rlimit rl = old_;
+  rl.rlim_cur = rl.rlim_max;
+  raised_ = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+RaisedFdLimit::~RaisedFdLimit() {
+  if (raised_) (void)setrlimit(RLIMIT_NOFILE, &old_);
 }
 
 int FdTableSize() {

@@ -1,6 +1,7 @@
 // Directory-fd based file system helpers for the copy engine.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -35,14 +36,30 @@ struct DirFds {
   int dst;
 };
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit, then grows the fd table
-/// to at least `slots` entries (fewer when the limit is lower). Call it while
-/// the process has one thread: the kernel grows the table of a
+/// Grows this process's fd table to at least `slots` entries (fewer when the
+/// hard RLIMIT_NOFILE is lower), raising the soft limit only while it does.
+/// Call it while the process has one thread: the kernel grows the table of a
 /// multi-threaded process only after an RCU grace period per doubling
 /// (expand_fdtable() in fs/file.c), ~10 ms each on a 2-vCPU VM, which made a
 /// copy that held thousands of directory fds 2-3x slower. A table never
-/// shrinks, so a later call costs only the two syscalls.
+/// shrinks, and the soft limit is back to what it was on return.
 void ReserveFdTable(int slots);
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit for its lifetime (a walk
+/// holds two fds per level of the tree, and a tree may be thousands deep);
+/// the destructor restores the old limit, so `-- CMD` starts with the limit
+/// the container gave.
+class RaisedFdLimit {
+ public:
+  RaisedFdLimit();
+  ~RaisedFdLimit();
+  RaisedFdLimit(const RaisedFdLimit&) = delete;
+  RaisedFdLimit& operator=(const RaisedFdLimit&) = delete;
+
+ private:
+  struct rlimit old_ {};
+  bool raised_ = false;
+};
 
 /// What main reserves: the copy holds two fds per directory on the path
 /// being walked plus a few per thread, far below this for any real tree.
