@@ -232,6 +232,20 @@ TEST_F(RunOrderTest, NoGrantOnTheDatabaseIsRetriedUntilTheGrantArrives) {
   Status st;
   std::string out = CaptureStderr([&] { st = Run(); });
   ASSERT_TRUE(st.ok()) << st.message();
+  // Each refusal is named once, in the order they came.
+  EXPECT_EQ(RecordsWithMsg(out,
+                           "MariaDB refused user 'app' (access denied): the password may not "
+                           "have propagated to the database user yet; retrying until "
+                           "--wait-timeout")
+                .size(),
+            1u)
+      << out;
+  EXPECT_EQ(RecordsWithMsg(out,
+                           "MariaDB refused user 'app' access to database 'shop': its grant may "
+                           "not have been applied yet; retrying until --wait-timeout")
+                .size(),
+            1u)
+      << out;
   EXPECT_EQ(db_.opens(), 7);  // 2 + 3 refused, the lock connection, the seed's
   EXPECT_EQ(Events().rfind("db: GET_LOCK initkit-migrate:shop = 1\ncmd: migrate\n", 0), 0u)
       << Events();
@@ -245,7 +259,9 @@ TEST_F(RunOrderTest, NoGrantForTheWholeWaitIsExit1NamingTheDatabase) {
   EXPECT_EQ(st.ExitCode(), 1);
   EXPECT_EQ(st.message().rfind("MariaDB at app@mariadb:3306/shop refused user 'app' access to "
                                "database 'shop' for the whole --wait-timeout 1m: the user has no "
-                               "grant on it (a missing or unapplied Grant); last: ",
+                               "grant on it (a missing or unapplied Grant), or --db-name is "
+                               "misspelt (MariaDB answers 1044, not 1049, for a database the user "
+                               "may not use, whether or not it exists); last: ",
                                0),
             0u)
       << st.message();

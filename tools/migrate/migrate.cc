@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/json_util.h"
 #include "common/log.h"
@@ -126,7 +127,10 @@ Status Migration::Open(const db::ConnectOptions& options, const Deadline& deadli
 Status Migration::WaitForDatabase(const db::ConnectOptions& options,
                                   std::unique_ptr<db::Connection>* out) {
   const Deadline deadline = Deadline::After(o_.wait_timeout, clock_);
-  bool waiting_logged = false, denied_logged = false;
+  bool waiting_logged = false;
+  // One warning per refusal: the operator's order is 1045 (User not applied
+  // yet), then 1044 (its Grant not yet), and the log must say which it is.
+  std::set<unsigned> denied_logged;
   unsigned last_error = 0;
   std::string last_message;
   Status st =
@@ -147,7 +151,7 @@ Status Migration::WaitForDatabase(const db::ConnectOptions& options,
               last_error = err;
               last_message = st.message();
               if (IsNotYetGranted(err)) {
-                if (!denied_logged) {
+                if (denied_logged.insert(err).second) {
                   log::Warn(err == db::kErrAccessDenied
                                 ? "MariaDB refused user '" + options.user +
                                       "' (access denied): the password may not have propagated "
@@ -160,7 +164,6 @@ Status Migration::WaitForDatabase(const db::ConnectOptions& options,
                              {"database", options.Describe()},
                              {"wait_timeout", FormatDuration(o_.wait_timeout)},
                              {"error", st.message()}});
-                  denied_logged = true;
                 }
                 return Status::NotReady(st.message());
               }
@@ -183,7 +186,10 @@ Status Migration::WaitForDatabase(const db::ConnectOptions& options,
         "MariaDB at " + options.Describe() + " refused user '" + options.user +
         "' access to database '" + options.database + "' for the whole --wait-timeout " +
         FormatDuration(o_.wait_timeout) +
-        ": the user has no grant on it (a missing or unapplied Grant); last: " + last_message);
+        ": the user has no grant on it (a missing or unapplied Grant), or --db-name is misspelt "
+        "(MariaDB answers 1044, not 1049, for a database the user may not use, whether or not it "
+        "exists); last: " +
+        last_message);
   }
   return st;
 }
