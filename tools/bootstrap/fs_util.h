@@ -62,7 +62,9 @@ class RaisedFdLimit {
 };
 
 /// What main reserves: the copy holds two fds per directory on the path
-/// being walked plus a few per thread, far below this for any real tree.
+/// being walked plus a few per thread, far below this for an application
+/// tree. Only a tree hundreds of levels deep grows the table further, which
+/// is slower but still correct.
 constexpr int kFdTableSlots = 1024;
 
 /// The size of this process's fd table (FDSize in /proc/self/status), 0 when
