@@ -65,6 +65,16 @@ class MigrateTest : public ::testing::Test {
     f.insert(f.end(), extra.begin(), extra.end());
     return f;
   }
+  // Flags(extra) connecting as `user` with `password` instead of the server's.
+  std::vector<std::string> FlagsAs(const std::string& user, const std::string& password,
+                                   std::vector<std::string> extra) {
+    std::vector<std::string> f = Flags(std::move(extra));
+    for (size_t i = 0; i + 1 < f.size(); ++i) {
+      if (f[i] == "--db-user" && !user.empty()) f[i + 1] = user;
+      if (f[i] == "--db-password") f[i + 1] = password;
+    }
+    return f;
+  }
   std::string Count(const std::string& table) {
     return server_->QueryValue("SELECT COUNT(*) FROM `" + db_ + "`." + table).value_or("?");
   }
@@ -170,10 +180,7 @@ TEST_F(MigrateTest, MissingRegistryTableFailsWithAMessage) {
 TEST_F(MigrateTest, WrongPasswordFailsAfterTheWaitTimeoutWithoutLeakingIt) {
   const std::string bad = "Wrong-Pw-5d2c-a81f";
   RegisterCredential(bad, "wrong password");
-  auto flags = Flags({"--migrate-cmd", "true", "--wait-timeout", "1500ms"});
-  for (size_t i = 0; i + 1 < flags.size(); ++i) {
-    if (flags[i] == "--db-password") flags[i + 1] = bad;
-  }
+  auto flags = FlagsAs("", bad, {"--migrate-cmd", "true", "--wait-timeout", "1500ms"});
   auto r = RunBinary("initkit-migrate", flags);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("the password may not have propagated to the database user yet"),
@@ -202,11 +209,8 @@ TEST_F(MigrateTest, RunStartedBeforeThePasswordIsAppliedWaitsAndSucceeds) {
     ASSERT_TRUE(server_->Exec(sql, &err)) << err;
   }
   std::string marker = tmp_.Sub("migrated");
-  auto flags = Flags({"--migrate-cmd", "touch " + marker, "--wait-timeout", "120s"});
-  for (size_t i = 0; i + 1 < flags.size(); ++i) {
-    if (flags[i] == "--db-user") flags[i + 1] = user;
-    if (flags[i] == "--db-password") flags[i + 1] = new_pw;
-  }
+  auto flags =
+      FlagsAs(user, new_pw, {"--migrate-cmd", "touch " + marker, "--wait-timeout", "120s"});
   RunningBinary run(BinPath("initkit-migrate"), flags);
   ASSERT_TRUE(run.WaitForStderr("may not have propagated", seconds(60)));
   EXPECT_NE(access(marker.c_str(), F_OK), 0);
@@ -232,11 +236,7 @@ TEST_F(MigrateTest, RunStartedBeforeTheGrantIsAppliedWaitsAndSucceeds) {
     ASSERT_TRUE(server_->Exec(sql, &err)) << err;
   }
   std::string marker = tmp_.Sub("migrated");
-  auto flags = Flags({"--migrate-cmd", "touch " + marker, "--wait-timeout", "120s"});
-  for (size_t i = 0; i + 1 < flags.size(); ++i) {
-    if (flags[i] == "--db-user") flags[i + 1] = user;
-    if (flags[i] == "--db-password") flags[i + 1] = pw;
-  }
+  auto flags = FlagsAs(user, pw, {"--migrate-cmd", "touch " + marker, "--wait-timeout", "120s"});
   RunningBinary run(BinPath("initkit-migrate"), flags);
   ASSERT_TRUE(run.WaitForStderr("its grant may not have been applied yet", seconds(60)));
   EXPECT_NE(access(marker.c_str(), F_OK), 0);
