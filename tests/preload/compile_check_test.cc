@@ -9,11 +9,13 @@
 
 #include <string>
 
+#include "tests/fakes/php_judge.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit::preload {
 namespace {
 
+using initkit::testing::Php82;
 using initkit::testing::RunBinary;
 using initkit::testing::RunOutput;
 using initkit::testing::TempDir;
@@ -23,13 +25,6 @@ std::string Check(const std::string& src) {
   php::LexResult lex = php::LexPhp(src);
   EXPECT_TRUE(lex.error.empty()) << lex.error << "\n" << src;
   return FindCompileError(src, lex.tokens);
-}
-
-std::string FindPhp() {
-  for (const char* p : {"/usr/bin/php8.2", "/usr/bin/php"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return "";
 }
 
 // What `php -l` (compile only) prints for `src`; "" without PHP.
@@ -129,7 +124,7 @@ const char* const kAccepted[] = {
 
 TEST(CompileCheck, FindsWhatPhpRefusesToCompile) {
   TempDir tmp;
-  std::string php = FindPhp();
+  std::string php = Php82();
   for (const Case& c : kRefused) {
     std::string ours = Check(c.src);
     EXPECT_NE(ours.find(c.we_say), std::string::npos) << c.src << "\n-> " << ours;
@@ -143,7 +138,7 @@ TEST(CompileCheck, FindsWhatPhpRefusesToCompile) {
 
 TEST(CompileCheck, AcceptsTheNearMissesAsPhpDoes) {
   TempDir tmp;
-  std::string php = FindPhp();
+  std::string php = Php82();
   for (const char* src : kAccepted) {
     EXPECT_EQ(Check(src), "") << src;
     if (php.empty()) continue;

@@ -1,7 +1,5 @@
 // End-to-end tests: initkit-preload's output loaded by real PHP 8.2 (CLI
 // and php-fpm), on small fixtures and on the generated fixture app.
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,12 +12,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/php_judge.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit::preload {
 namespace {
 
 namespace fs = std::filesystem;
+using initkit::testing::BuildOnce;
+using initkit::testing::CountOf;
+using initkit::testing::FixtureCacheRoot;
+using initkit::testing::LoadPreload;
+using initkit::testing::Php82;
+using initkit::testing::PreloadLoad;
 using initkit::testing::ReadFile;
 using initkit::testing::RunBinary;
 using initkit::testing::RunOutput;
@@ -31,62 +36,9 @@ using initkit::testing::WriteFile;
 const std::string kTool = std::string(INITKIT_BIN_DIR) + "/initkit-preload";
 const std::string kSmallApp = std::string(INITKIT_SOURCE_DIR) + "/tests/preload/data/small-app";
 
-std::string FindPhp() {
-  for (const char* p : {"/usr/bin/php8.2", "/usr/bin/php"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return "";
-}
-
-#define REQUIRE_PHP(var)       \
-  std::string var = FindPhp(); \
+#define REQUIRE_PHP(var)     \
+  std::string var = Php82(); \
   if (var.empty()) GTEST_SKIP() << "php8.2-cli is not installed (scripts/deps.sh)";
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) {
-    ++n;
-  }
-  return n;
-}
-
-struct PhpPreload {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-  size_t cant_preload = 0;
-  size_t classes = 0;
-  std::string class_list;
-};
-
-// Starts PHP's CLI with `preload` as opcache.preload and reports what it
-// preloaded and every "Can't preload" warning.
-PhpPreload LoadWithPhp(const std::string& php, const std::string& preload, const TempDir& tmp) {
-  std::string script = tmp.Sub("count-preloaded.php");
-  WriteFile(script,
-            "<?php\n$s = opcache_get_status(true);\n"
-            "$c = $s['preload_statistics']['classes'] ?? [];\n"
-            "echo 'classes=', count($c), \"\\n\", implode(\"\\n\", $c), \"\\n\";\n");
-  std::string user = std::getenv("USER") ? std::getenv("USER") : "root";
-  RunOutput r = RunBinary(
-      php,
-      {"-d", "opcache.enable=1", "-d", "opcache.enable_cli=1", "-d", "opcache.preload=" + preload,
-       "-d", "opcache.preload_user=root", "-d", "opcache.memory_consumption=768", "-d",
-       "opcache.interned_strings_buffer=64", "-d", "opcache.max_accelerated_files=100000", "-d",
-       "display_errors=0", "-d", "log_errors=1", script},
-      {}, std::chrono::seconds(300));
-  PhpPreload p;
-  p.exit_code = r.exit_code;
-  p.output = r.out + r.err;
-  p.cant_preload = Count(p.output, "Can't preload");
-  size_t at = r.out.find("classes=");
-  if (at != std::string::npos) {
-    // PHP lists anonymous classes too; the tool counts declared ones.
-    p.class_list = r.out.substr(at);
-    size_t listed = std::strtoul(r.out.c_str() + at + 8, nullptr, 10);
-    p.classes = listed - Count(p.class_list, "@anonymous");
-  }
-  return p;
-}
 
 nlohmann::json ReadJson(const std::string& path) {
   return nlohmann::json::parse(ReadFile(path), nullptr, /*allow_exceptions=*/false);
@@ -135,7 +87,7 @@ TEST(PreloadPhp, SmallAppLeavesOutWhatPhpWouldRefuseWithReasons) {
   }
 
   // PHP agrees: silent, and everything the list holds is preloaded.
-  PhpPreload p = LoadWithPhp(php, tmp.Sub("preload.php"), tmp);
+  PreloadLoad p = LoadPreload(php, tmp.Sub("preload.php"), tmp);
   EXPECT_EQ(p.exit_code, 0) << p.output;
   EXPECT_EQ(p.cant_preload, 0u) << p.output;
   EXPECT_EQ(p.classes, rep["counts"]["preloaded_classes"].get<size_t>()) << p.output;
@@ -150,7 +102,7 @@ TEST(PreloadPhp, SmallAppLeavesOutWhatPhpWouldRefuseWithReasons) {
     naive += "opcache_compile_file('" + kSmallApp + "/vendor/acme/lib/" + f + "');\n";
   }
   WriteFile(tmp.Sub("naive.php"), naive);
-  PhpPreload n = LoadWithPhp(php, tmp.Sub("naive.php"), tmp);
+  PreloadLoad n = LoadPreload(php, tmp.Sub("naive.php"), tmp);
   EXPECT_EQ(n.cant_preload, 5u) << n.output;
   EXPECT_NE(n.output.find("Could not check compatibility"), std::string::npos) << n.output;
   EXPECT_NE(n.output.find("already declared class Acme\\Dup"), std::string::npos) << n.output;
@@ -199,7 +151,7 @@ TEST(PreloadPhp, VerifyWithDropsWhatPhpStillRefuses) {
   EXPECT_EQ(ReasonOf(rep, "vendor/acme/lib/MissingParent.php"), "php-refused") << rep.dump(1);
   EXPECT_EQ(ReasonOf(rep, "vendor/acme/lib/WithTrait.php"), "depends-on-excluded");
   EXPECT_GE(rep["verify_rounds"].get<int>(), 2);
-  PhpPreload p = LoadWithPhp(php, tmp.Sub("preload.php"), tmp);
+  PreloadLoad p = LoadPreload(php, tmp.Sub("preload.php"), tmp);
   EXPECT_EQ(p.cant_preload, 0u) << p.output;
 }
 
@@ -271,18 +223,11 @@ TEST(PreloadPhp, UsageErrorsExitTwoNamingTheInput) {
 
 // ---- the generated fixture app ------------------------------------------
 
-std::string CacheRoot() {
-  if (const char* c = std::getenv("INITKIT_FIXTURE_CACHE"); c && *c) return c;
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/initkit";
-  return "/tmp/initkit-cache";
-}
-
 // The fixture app (make-php-app.sh), built once and cached between runs.
 // Returns "" and sets *why when it cannot be had on this machine.
 std::string FixtureApp(std::string* why) {
   std::string script = std::string(INITKIT_SOURCE_DIR) + "/tests/fixtures/make-php-app.sh";
-  std::string root = CacheRoot();
-  std::string dir = root + "/preload-fixture-1";
+  std::string dir = FixtureCacheRoot() + "/preload-fixture-1";
   if (fs::exists(dir + "/.initkit-complete")) return dir;
   if (!fs::exists(script)) {
     *why = "fixture script " + script + " is missing";
@@ -292,27 +237,7 @@ std::string FixtureApp(std::string* why) {
     *why = "the fixture's Debian PHP packages are missing (scripts/deps.sh)";
     return "";
   }
-  fs::create_directories(root);
-  // Tests run in parallel (one process per test): one builds, the rest wait.
-  int lock = ::open((root + "/preload-fixture-1.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) {
-    *why = "cannot lock the fixture cache " + root;
-    return "";
-  }
-  if (!fs::exists(dir + "/.initkit-complete")) {
-    std::string tmp = dir + ".building";
-    RunOutput r = RunBinary("/bin/bash", {script, tmp}, {}, std::chrono::seconds(600));
-    if (r.exit_code != 0) {
-      *why = "make-php-app.sh failed: " + r.err;
-    } else {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-      fs::rename(tmp, dir, ec);
-      WriteFile(dir + "/.initkit-complete", "ok\n");
-    }
-  }
-  ::close(lock);
-  return why->empty() ? dir : "";
+  return BuildOnce("preload-fixture-1", script, why);
 }
 
 #define REQUIRE_FIXTURE(var)                \
@@ -341,7 +266,7 @@ TEST(PreloadPhp, FixtureAppZeroWarningsAndAtLeast98PercentOfNaive) {
   EXPECT_EQ(ReasonOf(rep, "vendor/debian/Symfony/Component/HttpClient/Internal/AmpClientState.php"),
             "missing-dependency");
 
-  PhpPreload ours = LoadWithPhp(php, tmp.Sub("preload.php"), tmp);
+  PreloadLoad ours = LoadPreload(php, tmp.Sub("preload.php"), tmp);
   EXPECT_EQ(ours.exit_code, 0) << ours.output.substr(0, 4000);
   EXPECT_EQ(ours.cant_preload, 0u) << ours.output.substr(0, 4000);
 
@@ -351,7 +276,7 @@ TEST(PreloadPhp, FixtureAppZeroWarningsAndAtLeast98PercentOfNaive) {
                 "/vendor/composer/autoload_classmap.php' as $f) {\n"
                 "  if (isset($seen[$f]) || strpos($f, '/vendor/') === false) continue;\n"
                 "  $seen[$f] = 1;\n  @opcache_compile_file($f);\n}\n");
-  PhpPreload naive = LoadWithPhp(php, tmp.Sub("naive.php"), tmp);
+  PreloadLoad naive = LoadPreload(php, tmp.Sub("naive.php"), tmp);
   ASSERT_GT(naive.classes, 5000u) << naive.output.substr(0, 4000);
   EXPECT_GT(naive.cant_preload, 0u);
   EXPECT_GE(ours.classes * 100, naive.classes * 98)
@@ -384,7 +309,7 @@ TEST(PreloadPhp, PhpFpmMasterStartsWithTheFixturePreload) {
   proc.Signal(SIGQUIT);
   RunOutput out = proc.Wait(std::chrono::seconds(60));
   EXPECT_TRUE(ready) << out.err.substr(0, 4000);
-  EXPECT_EQ(Count(out.err, "Can't preload"), 0u) << out.err.substr(0, 4000);
+  EXPECT_EQ(CountOf(out.err, "Can't preload"), 0u) << out.err.substr(0, 4000);
   EXPECT_TRUE(fs::exists(tmp.Sub("fpm.sock")) || ready);
 }
 

@@ -12,11 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/php_judge.h"
 #include "tests/fakes/test_util.h"
 
 namespace initkit::preload {
 namespace {
 
+using initkit::testing::Php82;
 using initkit::testing::ReadFile;
 using initkit::testing::RunBinary;
 using initkit::testing::RunOutput;
@@ -24,8 +26,6 @@ using initkit::testing::TempDir;
 using initkit::testing::WriteFile;
 
 const std::string kTool = std::string(INITKIT_BIN_DIR) + "/initkit-preload";
-
-std::string FindPhp() { return ::access("/usr/bin/php8.2", X_OK) == 0 ? "/usr/bin/php8.2" : ""; }
 
 // A Composer app under tmp/app whose class map lists `files` (name -> source).
 std::string MakeApp(const TempDir& tmp, const std::map<std::string, std::string>& files) {
@@ -102,7 +102,7 @@ TEST(ReasonsAgreeWithPhp, LeftOutOnlyWhatPhpRefuses) {
   EXPECT_EQ(Reason(rep, "Curly.php"), "php-compile-error");
   EXPECT_EQ(Reason(rep, "Base.php"), "");
 
-  std::string php = FindPhp();
+  std::string php = Php82();
   if (php.empty()) GTEST_SKIP() << "php8.2-cli is not installed: PHP's side not checked";
   // What PHP says about each, loading it anyway.
   std::string links = PhpLoads(
@@ -167,7 +167,7 @@ TEST(ReasonsAgreeWithPhp, NearMissesPhpAcceptsAreKept) {
   EXPECT_EQ(rep["excluded"].size(), 0u) << rep["excluded"].dump(1);
   EXPECT_EQ(rep["counts"]["preloaded_files"], files.size());
 
-  std::string php = FindPhp();
+  std::string php = Php82();
   if (php.empty()) GTEST_SKIP() << "php8.2-cli is not installed: PHP's side not checked";
   // PHP loads the tool's own list without a word.
   RunOutput r = RunBinary(
