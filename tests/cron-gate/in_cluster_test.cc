@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/deployment_json.h"
 #include "tests/fakes/http_server.h"
 #include "tests/fakes/k8s_fake.h"
 #include "tests/fakes/test_util.h"
@@ -13,17 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-json CompleteDeployment() {
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", 3}}},
-          {"spec", {{"replicas", 2}}},
-          {"status",
-           {{"observedGeneration", 3},
-            {"replicas", 2},
-            {"updatedReplicas", 2},
-            {"availableReplicas", 2}}}};
-}
+// A Deployment whose rollout is complete.
+json CompleteDeployment() { return DeploymentJson(3, 3, 2, 2, 2, 2); }
 
 class InClusterGateTest : public ::testing::Test {
  protected:
@@ -52,7 +44,7 @@ class InClusterGateTest : public ::testing::Test {
 };
 
 // The acceptance command of the in-cluster path:
-//   KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=<port> \
+//   KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=<port>
 //   initkit-cron-gate --url ... --expected-version 1 --rollout deployment/web
 TEST_F(InClusterGateTest, OpensWithTokenAndCaFromTheServiceAccountDirectory) {
   Start();

@@ -9,7 +9,7 @@
 namespace initkit::testing {
 
 /// apps/v1 Deployment shop/web with metadata.generation `gen`, spec.replicas
-/// `want` and the status counters given; Available=True, plus
+/// `want`, a pod template labelled app=web and the status counters given; Available=True, plus
 /// Progressing=False/ProgressDeadlineExceeded with `stalled_message` when
 /// that is not empty.
 inline nlohmann::json DeploymentJson(int gen, int observed, int want, int replicas, int updated,
@@ -18,7 +18,10 @@ inline nlohmann::json DeploymentJson(int gen, int observed, int want, int replic
   json d = {{"apiVersion", "apps/v1"},
             {"kind", "Deployment"},
             {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", gen}}},
-            {"spec", {{"replicas", want}}},
+            {"spec",
+             {{"replicas", want},
+              {"selector", {{"matchLabels", {{"app", "web"}}}}},
+              {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}}}}},
             {"status",
              {{"observedGeneration", observed},
               {"replicas", replicas},

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/db.h"
+#include "tests/fakes/deployment_json.h"
 #include "tests/fakes/mariadb_server.h"
 #include "tests/secrets-faults/harness.h"
 
@@ -140,18 +141,7 @@ class RotationTest : public ::testing::Test {
     h_.k8s().SetObject(kWebPath, Web());
   }
 
-  static json Web() {
-    return {
-        {"apiVersion", "apps/v1"},
-        {"kind", "Deployment"},
-        {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", 1}}},
-        {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}}}}},
-        {"status",
-         {{"observedGeneration", 1},
-          {"replicas", 2},
-          {"updatedReplicas", 2},
-          {"availableReplicas", 2}}}};
-  }
+  static json Web() { return testing::DeploymentJson(1, 1, 2, 2, 2, 2); }
 
   json SyncOk() {
     RunOutput r = h_.Sync({"--spec", spec_, "--restart", "deployment/web"});

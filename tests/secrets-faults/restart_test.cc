@@ -1,6 +1,7 @@
 // --restart deployment/NAME against the fake API: the PATCH kubectl rollout
 // restart sends, 404/403, and alternating users that never switch again
 // while the previous switch is still rolling out.
+#include "tests/fakes/deployment_json.h"
 #include "tests/secrets-faults/harness.h"
 
 namespace initkit::secrets::faults {
@@ -20,16 +21,7 @@ constexpr const char* kSpec = R"({
 
 // A Deployment whose rollout of `generation` is complete (or not yet observed).
 json Web(int generation, int observed, const std::string& restarted_at = "") {
-  json d = {
-      {"apiVersion", "apps/v1"},
-      {"kind", "Deployment"},
-      {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"generation", generation}}},
-      {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}}}}},
-      {"status",
-       {{"observedGeneration", observed},
-        {"replicas", 2},
-        {"updatedReplicas", 2},
-        {"availableReplicas", 2}}}};
+  json d = testing::DeploymentJson(generation, observed, 2, 2, 2, 2);
   if (!restarted_at.empty()) {
     d["spec"]["template"]["metadata"]["annotations"][kRestartedAt] = restarted_at;
   }
