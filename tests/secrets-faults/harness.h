@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <regex>
@@ -131,7 +132,10 @@ class Harness {
 
   /// Environment enabling Keycloak sync against `kc` (admin secret from a file).
   Map KeycloakEnv(const std::string& url, const KeycloakFake::Options& o = {}) const {
-    testing::WriteFile(dir_.Sub("kc-admin-secret"), o.admin_client_secret + "\n", 0600);
+    // Written beside and renamed over: a run already started reads the old
+    // file or the new one, never a truncated one.
+    testing::WriteFile(dir_.Sub("kc-admin-secret.new"), o.admin_client_secret + "\n", 0600);
+    std::rename(dir_.Sub("kc-admin-secret.new").c_str(), dir_.Sub("kc-admin-secret").c_str());
     return {{"APP_ADMIN_SSO_ENABLED", "true"},
             {"INITKIT_KEYCLOAK_URL", url},
             {"INITKIT_KEYCLOAK_ADMIN_CLIENT_ID", o.admin_client_id},

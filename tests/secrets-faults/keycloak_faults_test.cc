@@ -130,7 +130,9 @@ TEST(KeycloakFaultsTest, ConcurrentRunsConvergeOnOneClientAndOneSecret) {
   // no client and race to create it: one 201, five 409s.
   kc.faults().Hold(Request("GET", "/admin/realms/shop/clients"));
   std::vector<std::unique_ptr<RunningBinary>> runs;
-  for (int i = 0; i < 6; ++i) runs.push_back(h.StartSync({}, h.KeycloakEnv(kc.base_url())));
+  // KeycloakEnv writes the admin secret file: once, not while runs read it.
+  const auto env = h.KeycloakEnv(kc.base_url());
+  for (int i = 0; i < 6; ++i) runs.push_back(h.StartSync({}, env));
   ASSERT_TRUE(kc.faults().WaitHeld(6, kWait));
   kc.faults().ReleaseHeld(FaultHooks::Release::kAnswer,
                           Request("POST", "/admin/realms/shop/clients"));
