@@ -178,6 +178,7 @@ _initkit_secrets() {
     --secret) COMPREPLY=(); return ;;
     --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --context) COMPREPLY=(); return ;;
+    --serviceaccount-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --target) COMPREPLY=(); return ;;
     --timeout) COMPREPLY=(); return ;;
     --request-timeout) COMPREPLY=(); return ;;
@@ -203,7 +204,7 @@ _initkit_secrets() {
     esac
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "--spec --namespace --secret --kubeconfig --context --target --dry-run --timeout --request-timeout --conflict-attempts --restart --keycloak-url --keycloak-admin-realm --keycloak-admin-client-id --keycloak-realm --keycloak-client-id --keycloak-redirect-uri --keycloak-web-origin --keycloak-root-url --keycloak-secret --keycloak-ca-file --keycloak-admin-client-secret --keycloak-admin-client-secret-file --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
+    COMPREPLY=($(compgen -W "--spec --namespace --secret --kubeconfig --context --serviceaccount-dir --target --dry-run --timeout --request-timeout --conflict-attempts --restart --keycloak-url --keycloak-admin-realm --keycloak-admin-client-id --keycloak-realm --keycloak-client-id --keycloak-redirect-uri --keycloak-web-origin --keycloak-root-url --keycloak-secret --keycloak-ca-file --keycloak-admin-client-secret --keycloak-admin-client-secret-file --log-format --log-level --progress-interval --termination-log --help --version --help-format" -- "$cur"))
     return
   fi
   COMPREPLY=($(compgen -W "sync teardown plan" -- "$cur"))

@@ -51,10 +51,7 @@ ToolSpec SecretsToolSpec() {
           "namespace of the Secrets (default: the service account's / context's)", "NAMESPACE");
   AddFlag(&t, "secret", T::kString, "", "name of the app Secret (overrides the spec's \"secret\")",
           "NAME");
-  AddFlag(&t, "kubeconfig", T::kString, "",
-          "kubeconfig file (default: in-cluster service account, else $KUBECONFIG)", "PATH");
-  AddFlag(&t, "context", T::kString, "", "kubeconfig context (default: its current-context)",
-          "NAME");
+  AddK8sConnectionFlags(&t);
   AddFlag(&t, "target", T::kString, "k8s",
           "where the secrets live: k8s, dir:PATH (one file per key) or env-file:PATH", "TARGET");
   AddFlag(&t, "dry-run", T::kBool, "false",
@@ -135,8 +132,7 @@ Status OptionsFromConfig(const Config& config, const Environment& env, Options* 
     return Status::Usage("no Secret name: pass --secret NAME (or \"secret\" in the --spec file)");
   }
   o.ns = config.Get("namespace");
-  o.kubeconfig = config.Get("kubeconfig");
-  o.context = config.Get("context");
+  o.k8s = K8sConnectionFlagsFromConfig(config);
   o.dry_run = config.GetBool("dry-run");
   o.timeout = config.GetDuration("timeout");
   o.request_timeout = config.GetDuration("request-timeout");

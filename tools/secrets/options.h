@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/k8s_connection.h"
 #include "common/retry.h"
 #include "common/status.h"
 #include "tools/secrets/spec.h"
@@ -37,10 +38,8 @@ struct Options {
   std::string command;  // sync | teardown | plan
   Spec spec;            // spec.secret is set
   Target target = K8sTarget{};
-  std::string ns;  // "" = the connection's default namespace
-  std::string kubeconfig;
-  std::string context;
-  std::string serviceaccount_dir;  // "" = INITKIT_SERVICEACCOUNT_DIR or the standard path
+  std::string ns;          // "" = the connection's default namespace
+  K8sConnectionFlags k8s;  // --kubeconfig, --context, --serviceaccount-dir
   Environment env;
   bool dry_run = false;
   Millis timeout{60000};          // whole run: retries stop here

@@ -53,8 +53,7 @@ Status MakeStore(const Options& o, const Deadline& deadline, std::unique_ptr<K8s
     return Status::Ok();
   }
   K8sConnection conn;
-  INITKIT_RETURN_IF_ERROR(
-      LoadK8sConnection({o.kubeconfig, o.context, o.serviceaccount_dir}, o.env, &conn));
+  INITKIT_RETURN_IF_ERROR(LoadK8sConnection(o.k8s, o.env, &conn));
   std::string ns = !o.ns.empty() ? o.ns : conn.default_namespace;
   if (ns.empty()) ns = "default";
   K8sOptions ko;
