@@ -137,6 +137,8 @@ TEST(LockName, DefaultFitsAndDiffers) {
   EXPECT_LE(b.size(), 64u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.rfind("initkit-migrate:", 0), 0u);
+  // Pods of two releases must take the same lock: the name never changes.
+  EXPECT_EQ(a, "initkit-migrate:11ee391211c6256460b6ed375957fadd8061cafbb31daf96");
 }
 
 Status Parse(const std::vector<std::string>& args, migrate::Options* o,

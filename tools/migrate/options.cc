@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/process.h"
+#include "common/random.h"
 
 namespace initkit::migrate {
 namespace {
@@ -16,13 +17,7 @@ std::string Sha256Hex(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 Status ParseRegistry(const Config& c, Registry* r) {
