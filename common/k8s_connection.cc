@@ -6,6 +6,7 @@
 #include "common/file_util.h"
 #include "common/k8s_kubeconfig.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace initkit {
 
@@ -14,10 +15,6 @@ namespace {
 std::string EnvGet(const Environment& env, const char* key) {
   auto it = env.find(key);
   return it == env.end() ? std::string() : it->second;
-}
-
-void TrimRight(std::string* s) {
-  while (!s->empty() && std::isspace(static_cast<unsigned char>(s->back()))) s->pop_back();
 }
 
 }  // namespace
@@ -79,8 +76,7 @@ Status LoadInClusterConnection(const std::string& sa_dir, const Environment& env
   }
   std::string ns;
   if (ReadFileToString(dir + "/namespace", &ns, 4096).ok()) {
-    TrimRight(&ns);
-    c.default_namespace = ns;
+    c.default_namespace = std::string(Trim(ns));
   }
   *out = std::move(c);
   return Status::Ok();
@@ -131,7 +127,8 @@ Status K8sToken::Read(bool force, bool* changed) {
   std::string token;
   Status st = ReadFileToString(file_, &token, 64UL * 1024);
   if (!st.ok()) return st.Annotate("token file");
-  TrimRight(&token);
+  // As client-go reads it: strings.TrimSpace of the file.
+  token = std::string(Trim(token));
   log::AddSecret(token);
   *changed = token != token_;
   token_ = std::move(token);
