@@ -6,11 +6,61 @@
 namespace initkit {
 namespace {
 
-// Matches one character class starting at pattern[*pi] == '['. On return
-// *pi is past the class. Returns -1 when the '[' has no closing ']' (then it
-// is a literal '['), else 1 on match and 0 on mismatch. Adds the bytes of
-// the class it read to *steps.
-int MatchClass(std::string_view p, size_t* pi, unsigned char c, uint64_t* steps) {
+// Reads one member of a character class at p[*i] (a byte, `\x`, or a range
+// `a-z` with either end escaped), advancing *i past it; sets *lo and *hi.
+void ReadClassMember(std::string_view p, size_t* i, unsigned char* lo, unsigned char* hi) {
+  *lo = static_cast<unsigned char>(p[*i]);
+  if (*lo == '\\' && *i + 1 < p.size()) *lo = static_cast<unsigned char>(p[++*i]);
+  ++*i;
+  *hi = *lo;
+  if (*i + 1 < p.size() && p[*i] == '-' && p[*i + 1] != ']') {
+    *hi = static_cast<unsigned char>(p[*i + 1]);
+    *i += 2;
+    if (*hi == '\\' && *i < p.size()) *hi = static_cast<unsigned char>(p[(*i)++]);
+  }
+}
+
+// Which '[' of a segment open a class. closes[i]: reading members from i,
+// a ']' ends the class before the segment does. Built right to left in one
+// pass (O(|p|)), so a pattern of many unclosed '[' costs no rescans: each
+// would otherwise read to the end of the segment on every attempt.
+class ClassTable {
+ public:
+  explicit ClassTable(std::string_view p) : p_(p) {}
+  // True when the '[' at p[pos] has a closing ']' (else it is a literal).
+  bool Opens(size_t pos, uint64_t* steps) {
+    if (closes_.empty()) Build(steps);
+    size_t i = pos + 1;
+    if (i < p_.size() && (p_[i] == '!' || p_[i] == '^')) ++i;
+    if (i >= p_.size()) return false;
+    unsigned char lo, hi;
+    ReadClassMember(p_, &i, &lo, &hi);  // the first member may be ']'
+    return closes_[i];
+  }
+
+ private:
+  void Build(uint64_t* steps) {
+    const size_t n = p_.size();
+    closes_.assign(n + 1, 0);
+    for (size_t k = n; k-- > 0;) {
+      ++*steps;
+      if (p_[k] == ']') {
+        closes_[k] = 1;
+        continue;
+      }
+      size_t i = k;
+      unsigned char lo, hi;
+      ReadClassMember(p_, &i, &lo, &hi);
+      closes_[k] = closes_[i];
+    }
+  }
+  std::string_view p_;
+  std::vector<char> closes_;
+};
+
+// Matches the character class opening at p[*pi] == '[' (ClassTable says it
+// closes) against `c`; *pi ends past the class. Adds the bytes read to *steps.
+bool MatchClass(std::string_view p, size_t* pi, unsigned char c, uint64_t* steps) {
   size_t i = *pi + 1;
   bool negate = false;
   if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
@@ -22,20 +72,12 @@ int MatchClass(std::string_view p, size_t* pi, unsigned char c, uint64_t* steps)
   while (i < p.size() && (p[i] != ']' || first)) {
     ++*steps;
     first = false;
-    unsigned char lo = static_cast<unsigned char>(p[i]);
-    if (lo == '\\' && i + 1 < p.size()) lo = static_cast<unsigned char>(p[++i]);
-    ++i;
-    unsigned char hi = lo;
-    if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
-      hi = static_cast<unsigned char>(p[i + 1]);
-      i += 2;
-      if (hi == '\\' && i < p.size()) hi = static_cast<unsigned char>(p[i++]);
-    }
+    unsigned char lo, hi;
+    ReadClassMember(p, &i, &lo, &hi);
     if (lo <= c && c <= hi) matched = true;
   }
-  if (i >= p.size()) return -1;
   *pi = i + 1;
-  return matched != negate ? 1 : 0;
+  return matched != negate;
 }
 
 // Matches one pattern segment against one path segment (neither holds an
@@ -46,6 +88,7 @@ int MatchClass(std::string_view p, size_t* pi, unsigned char c, uint64_t* steps)
 bool MatchSegment(std::string_view p, std::string_view s, uint64_t* steps) {
   size_t pi = 0, si = 0;
   size_t star_p = std::string_view::npos, star_s = 0;
+  ClassTable classes(p);
   while (si < s.size()) {
     ++*steps;
     if (pi < p.size()) {
@@ -61,16 +104,13 @@ bool MatchSegment(std::string_view p, std::string_view s, uint64_t* steps) {
         ++si;
         continue;
       }
-      if (pc == '[') {
-        size_t next = pi;
-        int r = MatchClass(p, &next, static_cast<unsigned char>(s[si]), steps);
-        if (r == 1) {
-          pi = next;
+      // An unclosed '[' is a literal (below).
+      if (pc == '[' && classes.Opens(pi, steps)) {
+        if (MatchClass(p, &pi, static_cast<unsigned char>(s[si]), steps)) {
           ++si;
           continue;
         }
-        if (r == 0) goto backtrack;
-        // Unclosed '[': a literal.
+        goto backtrack;
       }
       if (pc == '\\' && pi + 1 < p.size()) {
         if (p[pi + 1] == s[si]) {

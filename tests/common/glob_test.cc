@@ -68,6 +68,27 @@ uint64_t Bound(const std::string& pattern, const std::string& path) {
   return 4 * (pattern.size() + 1) * (path.size() + 2);
 }
 
+// Found by fuzz/glob_fuzz.cc: every unclosed '[' was read to the end of its
+// segment again on each attempt (12,614 steps against a bound of 6,240).
+TEST(GlobMatch, UnclosedBracketsAreReadOnce) {
+  const std::string fuzzed = "*" + std::string(17, '[') + "a.lo*";
+  const std::string fuzzed_path = "*" + std::string(56, '[') + " /a/";
+  EXPECT_LE(Steps(fuzzed, fuzzed_path), Bound(fuzzed, fuzzed_path));
+  for (const std::string& tail : {std::string(), std::string("\\]"), std::string("-]")}) {
+    const std::string pattern = "*" + std::string(300, '[') + "x" + tail;
+    const std::string path(40, '[');
+    EXPECT_LE(Steps(pattern, path), Bound(pattern, path)) << tail;
+  }
+  // They are still literals, and a closed class after them still works.
+  EXPECT_TRUE(GlobMatch("a[[b", "a[[b"));
+  EXPECT_TRUE(GlobMatch("[[[x]", "x"));  // one class of '[', '[' and 'x'
+  EXPECT_TRUE(GlobMatch("[[[x]", "["));
+  EXPECT_FALSE(GlobMatch("[[[x]", "y"));
+  EXPECT_TRUE(GlobMatch("[]]", "]"));
+  EXPECT_TRUE(GlobMatch("[!]]", "a"));
+  EXPECT_TRUE(GlobMatch("a[\\]", "a[]"));  // `\]` is escaped: '[' stays a literal
+}
+
 TEST(GlobMatch, PathologicalInputStaysWithinTheStepBound) {
   // Exponential backtracking would take ~C(3000, 30) steps on this one.
   std::string pattern;
